@@ -1,0 +1,91 @@
+// The local stand-in for Supabase's API gateway: PostgREST's RPC subset at /rest/v1, the edge
+// functions at /functions/v1, and the net.http_post drainer. Started by local/stack.ts.
+import postgres from "postgres";
+import { authenticate } from "./gateway/auth.ts";
+import { jsonResponse } from "./gateway/errors.ts";
+import { functionRouter } from "./gateway/functions.ts";
+import { startNetDrainer } from "./gateway/net-drainer.ts";
+import { callRpc, selectRelation } from "./gateway/rpc.ts";
+import { log } from "./gateway/log.ts";
+
+export type GatewayOptions = { port: number; dbUrl: string; jwtSecret: string; drain?: boolean };
+
+const CORS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-headers": "authorization, x-client-info, apikey, content-type, prefer",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+};
+
+async function readArgs(req: Request, url: URL): Promise<Record<string, unknown> | null> {
+  if (req.method === "GET") return Object.fromEntries(url.searchParams);
+  const text = await req.text();
+  if (!text.trim()) return {};
+  try {
+    const body = JSON.parse(text);
+    return body && typeof body === "object" && !Array.isArray(body) ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startGateway(opts: GatewayOptions) {
+  // A small pool: each request is one short transaction.
+  const sql = postgres(opts.dbUrl, { max: 8, onnotice: () => {}, prepare: false });
+  const listenSql = postgres(opts.dbUrl, { max: 2, onnotice: () => {} });
+  const functions = functionRouter(opts.jwtSecret);
+
+  async function handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
+    const fn = /^\/functions\/v1\/([^/]+)\/?$/.exec(url.pathname);
+    if (fn) return await functions(fn[1], req);
+    const rest = /^\/rest\/v1\/(rpc\/)?([^/]+)\/?$/.exec(url.pathname);
+    if (!rest) return jsonResponse(404, { message: "not found" });
+    const auth = authenticate(req, opts.jwtSecret);
+    if (!auth.ok) {
+      return jsonResponse(401, {
+        code: "PGRST301",
+        message: auth.message,
+        details: null,
+        hint: null,
+      });
+    }
+    if (!rest[1]) {
+      if (req.method !== "GET") return jsonResponse(405, { message: "only GET on relations" });
+      return await selectRelation(sql, auth.caller, rest[2], url.searchParams);
+    }
+    const args = await readArgs(req, url);
+    if (!args) {
+      return jsonResponse(400, { code: "PGRST102", message: "body must be a JSON object" });
+    }
+    return await callRpc(sql, auth.caller, rest[2], args);
+  }
+
+  const server = Deno.serve(
+    { port: opts.port, hostname: "127.0.0.1", onListen: () => {} },
+    async (req) => {
+      try {
+        const res = await handle(req);
+        for (const [k, v] of Object.entries(CORS)) res.headers.set(k, v);
+        return res;
+      } catch (e) {
+        log("error", "gateway request failed", {
+          path: new URL(req.url).pathname,
+          error: String(e),
+        });
+        return jsonResponse(500, { code: "PGRST000", message: "gateway error" });
+      }
+    },
+  );
+  const drainer = opts.drain === false ? null : startNetDrainer(listenSql);
+  await drainer?.ready;
+
+  return {
+    url: `http://127.0.0.1:${opts.port}`,
+    async close() {
+      await drainer?.stop();
+      await server.shutdown();
+      await Promise.all([sql.end({ timeout: 2 }), listenSql.end({ timeout: 2 })]);
+    },
+  };
+}

@@ -1,0 +1,224 @@
+// `npm start`: the no-Docker stand-in for `supabase start`. Postgres 15 (pg_cron), anvil with
+// PropertyToken deployed, and the gateway. Writes $STACK_DIR/stack.json; stops everything it
+// started on SIGINT/SIGTERM. Data survives restarts; STACK_FRESH=1 starts from empty.
+import { Wallet } from "ethers";
+import { signJwt } from "./jwt.ts";
+import { ensureCluster, psql, startCluster, stopCluster } from "./stack/postgres.ts";
+import { startAnvil } from "./stack/anvil.ts";
+import { deployPropertyToken } from "./stack/token.ts";
+import { startGateway } from "./gateway.ts";
+import { exists } from "./stack/proc.ts";
+import { JsonRpc } from "../supabase/functions/_shared/json-rpc.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+// Local development values only, like `supabase start`'s well-known demo keys.
+export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+export const LOCAL_PAYSTACK_SECRET = "sk_test_local_paystack_secret_for_development_only";
+// anvil's first dev account: the platform treasury.
+export const LOCAL_TREASURY_KEY =
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const CHAIN_ID = 31337;
+const PROPERTY_ID = "LEKKI-GARDENS-001";
+
+export type StackInfo = {
+  api_url: string;
+  db_url: string;
+  chain_rpc_url: string;
+  chain_id: number;
+  anon_key: string;
+  service_role_key: string;
+  jwt_secret: string;
+  paystack_secret_key: string;
+  treasury_address: string;
+  treasury_private_key: string;
+  token_address: string;
+  tokenization_id: string | null;
+};
+
+export type StackOptions = {
+  dir: string;
+  dbPort: number;
+  chainPort: number;
+  apiPort: number;
+  fresh: boolean;
+  seed: boolean;
+  cron: boolean;
+};
+
+export function optionsFromEnv(): StackOptions {
+  const env = (k: string, d: string) => Deno.env.get(k) || d;
+  const dir = env("STACK_DIR", `${root}/.local`);
+  return {
+    dir: dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`,
+    dbPort: Number(env("DB_PORT", "54322")),
+    chainPort: Number(env("CHAIN_PORT", "8545")),
+    apiPort: Number(env("API_PORT", "54321")),
+    fresh: env("STACK_FRESH", "0") === "1",
+    seed: env("STACK_SEED", "1") !== "0",
+    cron: env("STACK_CRON", "1") !== "0",
+  };
+}
+
+function apiKey(role: string) {
+  return signJwt(
+    { iss: "supabase-demo", role, iat: 1700000000, exp: 2000000000 },
+    LOCAL_JWT_SECRET,
+  );
+}
+
+async function applyMigrations(cluster: Parameters<typeof psql>[0]) {
+  await psql(cluster, ["-f", `${root}/local/supabase-compat.sql`]);
+  await psql(cluster, [
+    "-c",
+    `create schema if not exists supabase_migrations;
+     create table if not exists supabase_migrations.schema_migrations (version text primary key, name text)`,
+  ]);
+  const applied = new Set(
+    (await psql(cluster, [
+      "-At",
+      "-c",
+      "select version from supabase_migrations.schema_migrations",
+    ]))
+      .split("\n").filter(Boolean),
+  );
+  const files = [...Deno.readDirSync(`${root}/supabase/migrations`)]
+    .map((e) => e.name).filter((n) => /^\d{14}_[a-z0-9_]+\.sql$/.test(n)).sort();
+  for (const f of files) {
+    const [version, name] = [f.slice(0, 14), f.slice(15, -4)];
+    if (applied.has(version)) continue;
+    // One transaction per migration, recorded as the Supabase CLI records it.
+    await psql(cluster, [
+      "--single-transaction",
+      "-f",
+      `${root}/supabase/migrations/${f}`,
+      "-c",
+      `insert into supabase_migrations.schema_migrations (version, name) values ('${version}', '${name}')`,
+    ]);
+  }
+}
+
+async function registerToken(
+  cluster: Parameters<typeof psql>[0],
+  token: string,
+): Promise<string | null> {
+  const has = (await psql(cluster, [
+    "-At",
+    "-c",
+    "select to_regprocedure('public.admin_register_tokenization(text,text,bigint,numeric,text,integer)') is not null",
+  ])).trim();
+  if (has !== "t") return null;
+  const out = await psql(cluster, [
+    "-At",
+    "-c",
+    `set role service_role; select set_config('request.jwt.claims', '{"role":"service_role"}', false);
+     select public.admin_register_tokenization('${PROPERTY_ID}', '${token}', ${CHAIN_ID}, 1000, 'NGN', 0) ->> 'tokenization_id'`,
+  ]);
+  return out.trim().split("\n").pop() ?? null;
+}
+
+/** Points the pg_cron jobs (through Vault) at this gateway with the service key. */
+async function setVaultSecrets(
+  cluster: Parameters<typeof psql>[0],
+  apiUrl: string,
+  serviceKey: string,
+) {
+  const secrets = { project_url: apiUrl, service_role_key: serviceKey };
+  for (const [name, value] of Object.entries(secrets)) {
+    await psql(cluster, [
+      "-c",
+      `delete from vault.secrets where name = '${name}'; select vault.create_secret('${value}', '${name}')`,
+    ]);
+  }
+}
+
+export async function startStack(opts: StackOptions) {
+  if (opts.fresh) await Deno.remove(opts.dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(opts.dir, { recursive: true });
+  await Deno.chmod(opts.dir, 0o755); // the postgres OS user must reach its data directory
+  const stopping: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stopping.reverse()) await s().catch((e) => console.error(String(e)));
+    stopping.length = 0;
+  };
+  try {
+    const { cluster, created } = await ensureCluster(opts.dir, opts.dbPort);
+    await startCluster(cluster);
+    stopping.push(() => stopCluster(cluster));
+    await applyMigrations(cluster);
+    if (created && opts.seed && await exists(`${root}/supabase/seed.sql`)) {
+      await psql(cluster, ["-f", `${root}/supabase/seed.sql`]);
+    }
+    if (!opts.cron) await psql(cluster, ["-c", "update cron.job set active = false"]);
+
+    const anvil = await startAnvil(opts.chainPort, CHAIN_ID, `${opts.dir}/anvil-state.json`);
+    stopping.push(() => anvil.stop());
+    const rpc = new JsonRpc(anvil.url);
+    const tokenFile = `${opts.dir}/token.json`;
+    let token: string | null = null;
+    if (await exists(tokenFile)) {
+      const saved = JSON.parse(await Deno.readTextFile(tokenFile)).token_address as string;
+      if ((await rpc.call<string>("eth_getCode", [saved, "latest"])) !== "0x") token = saved;
+    }
+    if (!token) {
+      token = await deployPropertyToken(rpc, CHAIN_ID, LOCAL_TREASURY_KEY);
+      await Deno.writeTextFile(tokenFile, JSON.stringify({ token_address: token }));
+    }
+    const tokenizationId = await registerToken(cluster, token);
+
+    const info: StackInfo = {
+      api_url: `http://127.0.0.1:${opts.apiPort}`,
+      db_url: cluster.url,
+      chain_rpc_url: anvil.url,
+      chain_id: CHAIN_ID,
+      anon_key: apiKey("anon"),
+      service_role_key: apiKey("service_role"),
+      jwt_secret: LOCAL_JWT_SECRET,
+      paystack_secret_key: LOCAL_PAYSTACK_SECRET,
+      treasury_address: new Wallet(LOCAL_TREASURY_KEY).address,
+      treasury_private_key: LOCAL_TREASURY_KEY,
+      token_address: token,
+      tokenization_id: tokenizationId,
+    };
+    await setVaultSecrets(cluster, info.api_url, info.service_role_key);
+
+    // The edge functions read their settings from the environment, as on hosted Supabase.
+    Deno.env.set("SUPABASE_URL", info.api_url);
+    Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", info.service_role_key);
+    Deno.env.set("PAYSTACK_SECRET_KEY", info.paystack_secret_key);
+    Deno.env.set("CHAIN_RPC_URL", info.chain_rpc_url);
+    Deno.env.set("CHAIN_ID", String(CHAIN_ID));
+    Deno.env.set("TREASURY_PRIVATE_KEY", LOCAL_TREASURY_KEY);
+    const gateway = await startGateway({
+      port: opts.apiPort,
+      dbUrl: cluster.url,
+      jwtSecret: LOCAL_JWT_SECRET,
+    });
+    stopping.push(() => gateway.close());
+
+    const tmp = `${opts.dir}/stack.json.tmp`;
+    await Deno.writeTextFile(tmp, JSON.stringify(info, null, 2) + "\n");
+    await Deno.rename(tmp, `${opts.dir}/stack.json`); // atomic: readers never see half a file
+    return { info, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  const opts = optionsFromEnv();
+  const stack = await startStack(opts);
+  console.log(JSON.stringify(stack.info, null, 2));
+  console.error(`stack ready; descriptor in ${opts.dir}/stack.json (Ctrl-C stops everything)`);
+  let done = false;
+  const shutdown = async () => {
+    if (done) return;
+    done = true;
+    await Deno.remove(`${opts.dir}/stack.json`).catch(() => {});
+    await stack.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", shutdown);
+  Deno.addSignalListener("SIGTERM", shutdown);
+}

@@ -1,0 +1,108 @@
+// The project-local Postgres 15 cluster that stands in for Supabase's database.
+import { exists, isRoot, run } from "./proc.ts";
+
+const BIN = "/usr/lib/postgresql/15/bin";
+
+export type Cluster = { dir: string; run: string; port: number; url: string };
+
+export async function ensureCluster(
+  dir: string,
+  port: number,
+): Promise<{ cluster: Cluster; created: boolean }> {
+  const data = `${dir}/pg`;
+  const sock = `${dir}/pg-run`;
+  const created = !(await exists(`${data}/PG_VERSION`));
+  await Deno.mkdir(sock, { recursive: true });
+  if (created) {
+    await Deno.mkdir(data, { recursive: true });
+    if (isRoot) await run(["chown", "-R", "postgres:postgres", data, sock]);
+    await Deno.chmod(data, 0o700);
+    await run([
+      `${BIN}/initdb`,
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "-E",
+      "UTF8",
+      "--locale=C.UTF-8",
+    ], {
+      asPostgres: true,
+    });
+    const conf = [
+      "listen_addresses = '127.0.0.1'",
+      `unix_socket_directories = '${sock}'`,
+      "shared_preload_libraries = 'pg_cron'",
+      "cron.database_name = 'postgres'",
+      "cron.timezone = 'UTC'",
+      "timezone = 'UTC'",
+      "max_connections = 200",
+      "shared_buffers = '512MB'",
+      "fsync = on",
+    ].join("\n");
+    await Deno.writeTextFile(`${data}/postgresql.conf`, `\n${conf}\n`, { append: true });
+  } else if (isRoot) {
+    await run(["chown", "postgres:postgres", sock]);
+  }
+  return {
+    cluster: {
+      dir: data,
+      run: sock,
+      port,
+      url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    },
+    created,
+  };
+}
+
+export async function startCluster(c: Cluster) {
+  // A previous run killed hard may have left a server behind: stop it so the port is ours.
+  const status = await new Deno.Command(isRoot ? "runuser" : `${BIN}/pg_ctl`, {
+    args: isRoot
+      ? ["-u", "postgres", "--", `${BIN}/pg_ctl`, "-D", c.dir, "status"]
+      : ["-D", c.dir, "status"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (status.success) await stopCluster(c);
+  await run([
+    `${BIN}/pg_ctl`,
+    "-D",
+    c.dir,
+    "-l",
+    `${c.run}/postgres.log`,
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    `-p ${c.port}`,
+    "start",
+  ], {
+    asPostgres: true,
+  });
+}
+
+export async function stopCluster(c: Cluster) {
+  await run([`${BIN}/pg_ctl`, "-D", c.dir, "-m", "fast", "-w", "stop"], { asPostgres: true });
+}
+
+/** Runs SQL files (or a command) as the superuser, stopping at the first error. */
+export async function psql(c: Cluster, args: string[]) {
+  return await run([
+    "psql",
+    "-X",
+    "-q",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(c.port),
+    "-U",
+    "postgres",
+    "-d",
+    "postgres",
+    ...args,
+  ]);
+}

@@ -1,0 +1,175 @@
+-- What hosted Supabase provides and plain Postgres does not. Applied by the local stack
+-- (as superuser) before the migrations; never deployed. Idempotent: safe to run on every start.
+-- Definitions follow Supabase's own, so migrations behave the same here and there.
+
+-- Roles --------------------------------------------------------------------------------------
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticator') then
+    create role authenticator login noinherit;
+  end if;
+end
+$$;
+grant anon, authenticated, service_role to authenticator;
+
+-- Supabase grants the API roles usage on public and, by default privileges, everything
+-- created in it. Reproducing that here means our migrations must revoke explicitly, as they
+-- must on hosted Supabase.
+grant usage on schema public to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+
+create schema if not exists extensions;
+grant usage on schema extensions to anon, authenticated, service_role;
+
+-- auth -----------------------------------------------------------------------------------------
+create schema if not exists auth;
+grant usage on schema auth to anon, authenticated, service_role;
+
+create table if not exists auth.users (
+  id uuid primary key default gen_random_uuid(),
+  email text unique,
+  raw_app_meta_data jsonb not null default '{}'::jsonb,
+  raw_user_meta_data jsonb not null default '{}'::jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create or replace function auth.uid() returns uuid
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+
+create or replace function auth.role() returns text
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+
+create or replace function auth.jwt() returns jsonb
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+
+grant execute on function auth.uid(), auth.role(), auth.jwt() to anon, authenticated, service_role;
+
+-- vault ----------------------------------------------------------------------------------------
+-- Supabase encrypts secrets with pgsodium; locally they are stored in clear in a schema no API
+-- role can read. Only the interface matters to the migrations.
+create schema if not exists vault;
+revoke all on schema vault from public;
+
+create table if not exists vault.secrets (
+  id uuid primary key default gen_random_uuid(),
+  name text unique,
+  description text not null default '',
+  secret text not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create or replace view vault.decrypted_secrets as
+  select id, name, description, secret, secret as decrypted_secret, created_at, updated_at
+  from vault.secrets;
+
+create or replace function vault.create_secret(
+  new_secret text, new_name text default null, new_description text default ''
+) returns uuid
+language sql
+as $$
+  insert into vault.secrets (secret, name, description)
+  values (new_secret, new_name, coalesce(new_description, ''))
+  returning id
+$$;
+
+create or replace function vault.update_secret(
+  secret_id uuid, new_secret text default null, new_name text default null,
+  new_description text default null
+) returns void
+language sql
+as $$
+  update vault.secrets
+     set secret = coalesce(new_secret, secret), name = coalesce(new_name, name),
+         description = coalesce(new_description, description), updated_at = now()
+   where id = secret_id
+$$;
+
+-- net (pg_net stand-in) ------------------------------------------------------------------------
+-- pg_net is not packaged for Debian. Requests are queued in a table; the notification is only
+-- delivered when the inserting transaction commits, so the gateway's drainer sends exactly the
+-- requests of committed transactions, as pg_net does.
+create schema if not exists net;
+
+create table if not exists net.http_request_queue (
+  id bigserial primary key,
+  method text not null default 'POST',
+  url text not null,
+  headers jsonb not null default '{}'::jsonb,
+  body jsonb,
+  timeout_milliseconds int not null default 5000,
+  attempts int not null default 0,
+  state text not null default 'pending' check (state in ('pending', 'delivering', 'done', 'failed')),
+  next_attempt_at timestamptz not null default now(),
+  created_at timestamptz not null default now()
+);
+
+create table if not exists net._http_response (
+  id bigint primary key,
+  status_code int,
+  content text,
+  error_msg text,
+  created timestamptz not null default now()
+);
+
+create or replace function net.http_post(
+  url text,
+  body jsonb default '{}'::jsonb,
+  params jsonb default '{}'::jsonb,
+  headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
+  timeout_milliseconds int default 5000
+) returns bigint
+language plpgsql
+as $$
+declare
+  v_id bigint;
+  v_url text := url;
+  v_query text;
+begin
+  if params is not null and params <> '{}'::jsonb then
+    select string_agg(key || '=' || value, '&') into v_query from jsonb_each_text(params);
+    v_url := v_url || case when position('?' in v_url) > 0 then '&' else '?' end || v_query;
+  end if;
+  insert into net.http_request_queue (url, headers, body, timeout_milliseconds)
+  values (v_url, coalesce(headers, '{}'::jsonb), body, coalesce(timeout_milliseconds, 5000))
+  returning id into v_id;
+  perform pg_notify('net_http_request', v_id::text);
+  return v_id;
+end
+$$;
+
+grant usage on schema net to service_role, postgres;
+grant execute on function net.http_post(text, jsonb, jsonb, jsonb, int) to service_role;
+
+-- Hosted Supabase resolves unqualified names in public, then extensions (pgTAP, pgcrypto...).
+alter database postgres set search_path = "$user", public, extensions;

@@ -1,0 +1,95 @@
+// Chain access for the token pipeline: ethers v6 encodes and signs locally (explicit nonce, chain
+// id, gas and fees, so a transfer row can always be signed again to the same bytes); raw JSON-RPC
+// broadcasts and polls receipts (anvil answers before its block is committed, so ethers' wait()
+// can hang: we poll with a deadline instead).
+import { Interface, Transaction, Wallet } from "ethers";
+import { JsonRpc, JsonRpcError } from "./json-rpc.ts";
+
+export const erc20 = new Interface([
+  "function transfer(address to, uint256 amount) returns (bool)",
+  "function balanceOf(address owner) view returns (uint256)",
+]);
+
+export type TransferPlan = {
+  token_address: string;
+  to_address: string;
+  amount: string; // base units, decimal string: never a JS number
+  nonce: number | string;
+  chain_id: number | string;
+  gas_limit: number | string;
+  max_fee_per_gas: string;
+  max_priority_fee_per_gas: string;
+};
+
+export type Receipt = { status: string; blockNumber: string; transactionHash: string };
+
+/** Deterministic: the same plan and key always give the same raw bytes and hash. */
+export function signTransfer(wallet: Wallet, p: TransferPlan): { hash: string; raw: string } {
+  const tx = Transaction.from({
+    type: 2,
+    chainId: BigInt(p.chain_id),
+    nonce: Number(p.nonce),
+    to: p.token_address,
+    data: erc20.encodeFunctionData("transfer", [p.to_address, BigInt(p.amount)]),
+    value: 0n,
+    gasLimit: BigInt(p.gas_limit),
+    maxFeePerGas: BigInt(p.max_fee_per_gas),
+    maxPriorityFeePerGas: BigInt(p.max_priority_fee_per_gas),
+  });
+  tx.signature = wallet.signingKey.sign(tx.unsignedHash);
+  return { hash: tx.hash!, raw: tx.serialized };
+}
+
+/** Errors that mean "these exact bytes are already known or mined": not a failure. */
+export function isAlreadyKnown(e: JsonRpcError): boolean {
+  return /already known|already imported|known transaction/i.test(e.message);
+}
+
+export function isNonceTooLow(e: JsonRpcError): boolean {
+  return /nonce too low|nonce has already been used|NonceTooLow/i.test(e.message);
+}
+
+export async function broadcast(rpc: JsonRpc, raws: string[]): Promise<(string | JsonRpcError)[]> {
+  return await rpc.batch<string>(
+    raws.map((raw) => ({ method: "eth_sendRawTransaction", params: [raw] })),
+  );
+}
+
+export async function receipts(rpc: JsonRpc, hashes: string[]): Promise<(Receipt | null)[]> {
+  const res = await rpc.batch<Receipt | null>(
+    hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
+  );
+  return res.map((r) => (r instanceof Error ? null : r));
+}
+
+/** Polls until every hash has a receipt or the deadline passes; missing ones stay null. */
+export async function waitForReceipts(
+  rpc: JsonRpc,
+  hashes: string[],
+  timeoutMs = 15_000,
+  intervalMs = 25,
+): Promise<(Receipt | null)[]> {
+  const out: (Receipt | null)[] = hashes.map(() => null);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pending = out.map((r, i) => (r ? -1 : i)).filter((i) => i >= 0);
+    if (pending.length === 0) return out;
+    const got = await receipts(rpc, pending.map((i) => hashes[i]));
+    got.forEach((r, j) => (out[pending[j]] = r));
+    if (got.every((r) => r) || Date.now() > deadline) return out;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export async function balanceOf(rpc: JsonRpc, token: string, owner: string): Promise<bigint> {
+  const data = erc20.encodeFunctionData("balanceOf", [owner]);
+  return BigInt(await rpc.call<string>("eth_call", [{ to: token, data }, "latest"]));
+}
+
+export async function pendingNonce(rpc: JsonRpc, address: string): Promise<bigint> {
+  return BigInt(await rpc.call<string>("eth_getTransactionCount", [address, "pending"]));
+}
+
+export async function latestNonce(rpc: JsonRpc, address: string): Promise<bigint> {
+  return BigInt(await rpc.call<string>("eth_getTransactionCount", [address, "latest"]));
+}

@@ -1,0 +1,28 @@
+// The service-role supabase-js client the functions use to call RPCs.
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { readEnv } from "./env.ts";
+
+let client: SupabaseClient | null = null;
+
+export function serviceClient(): SupabaseClient {
+  if (!client) {
+    const env = readEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+    client = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+      auth: { persistSession: false, autoRefreshToken: false },
+    });
+  }
+  return client;
+}
+
+export class RpcError extends Error {
+  constructor(readonly fn: string, readonly code: string | undefined, message: string) {
+    super(`${fn}: ${message}`);
+  }
+}
+
+/** Calls an RPC and returns its data, or throws RpcError (the caller decides what is retryable). */
+export async function rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+  const { data, error } = await serviceClient().rpc(fn, args);
+  if (error) throw new RpcError(fn, error.code, error.message);
+  return data as T;
+}

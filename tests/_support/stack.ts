@@ -1,0 +1,59 @@
+// Access to the running test stack (started by `npm test`, or point STACK_JSON at `npm start`'s).
+import postgres from "postgres";
+import { createClient } from "@supabase/supabase-js";
+import { signJwt } from "../../local/jwt.ts";
+
+export type StackInfo = {
+  api_url: string;
+  db_url: string;
+  chain_rpc_url: string;
+  chain_id: number;
+  anon_key: string;
+  service_role_key: string;
+  jwt_secret: string;
+  paystack_secret_key: string;
+  treasury_address: string;
+  treasury_private_key: string;
+  token_address: string;
+  tokenization_id: string | null;
+};
+
+const path = Deno.env.get("STACK_JSON") ??
+  new URL("../../.local/stack.json", import.meta.url).pathname;
+export const stack: StackInfo = JSON.parse(Deno.readTextFileSync(path));
+
+/** A superuser connection for arranging and inspecting state. Close it at the end of a test. */
+export function db(max = 4) {
+  return postgres(stack.db_url, { max, onnotice: () => {} });
+}
+
+export function userJwt(sub: string, opts: { admin?: boolean; aal?: "aal1" | "aal2" } = {}) {
+  return signJwt({
+    sub,
+    role: "authenticated",
+    aal: opts.aal ?? "aal1",
+    app_metadata: opts.admin ? { role: "admin" } : {},
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  }, stack.jwt_secret);
+}
+
+/** supabase-js pointed at the gateway, as the dashboard would use it. */
+export function client(jwt?: string) {
+  return createClient(stack.api_url, stack.anon_key, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: jwt ? { headers: { Authorization: `Bearer ${jwt}` } } : {},
+  });
+}
+
+export async function rpcHttp(fn: string, body: unknown, jwt?: string) {
+  const res = await fetch(`${stack.api_url}/rest/v1/rpc/${fn}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      apikey: stack.anon_key,
+      ...(jwt ? { authorization: `Bearer ${jwt}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
