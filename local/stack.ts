@@ -142,12 +142,15 @@ export async function startStack(opts: StackOptions) {
     stopping.length = 0;
   };
   try {
-    const { cluster, created } = await ensureCluster(opts.dir, opts.dbPort);
+    const { cluster } = await ensureCluster(opts.dir, opts.dbPort);
     await startCluster(cluster);
     stopping.push(() => stopCluster(cluster));
     await applyMigrations(cluster);
-    if (created && opts.seed && await exists(`${root}/supabase/seed.sql`)) {
+    // The seed is one transaction; the marker is written only after it committed.
+    const seeded = `${opts.dir}/seeded`;
+    if (opts.seed && !(await exists(seeded)) && await exists(`${root}/supabase/seed.sql`)) {
       await psql(cluster, ["-f", `${root}/supabase/seed.sql`]);
+      await Deno.writeTextFile(seeded, new Date().toISOString());
     }
     if (!opts.cron) await psql(cluster, ["-c", "update cron.job set active = false"]);
 

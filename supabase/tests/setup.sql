@@ -11,6 +11,7 @@ grant usage on schema tests to anon, authenticated, service_role;
 create or replace function tests.create_user(p_email text, p_admin boolean default false)
 returns uuid
 language sql
+security definer
 as $$
   insert into auth.users (email, raw_app_meta_data)
   values (p_email, case when p_admin then '{"role":"admin"}'::jsonb else '{}'::jsonb end)
