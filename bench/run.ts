@@ -1,3 +1,38 @@
-// `npm run bench`: every benchmark beside its baseline, as one table. Filled in by the ROS and
-// token issues.
-console.log("no benchmarks yet");
+// `npm run bench`: every benchmark beside its baselines, on an ephemeral stack, as one table.
+//   npm run bench -- --ros-sizes 10000,100000,1000000
+import postgres from "postgres";
+import { startEphemeralStack } from "../local/ephemeral.ts";
+import { benchRosSlot } from "./ros-slot.ts";
+
+function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : fallback;
+}
+
+const rosSizes = arg("--ros-sizes", "10000,100000,1000000").split(",").map(Number);
+const loopMax = Number(arg("--loop-max", "100000"));
+
+const stack = await startEphemeralStack();
+const sql = postgres(stack.info.db_url, { max: 1, onnotice: () => {} });
+try {
+  console.log("\nROS: one slot (0.5 %) over N stakes");
+  console.log(
+    "| stakes | slot (ms) | floor (ms) | slot / floor | loop (ms) | loop / slot | µs per stake |",
+  );
+  console.log("|---:|---:|---:|---:|---:|---:|---:|");
+  let day = 1;
+  for (const n of rosSizes) {
+    const date = `2040-01-${String(day++).padStart(2, "0")}`;
+    const r = await benchRosSlot(sql, n, date, n <= loopMax);
+    console.log(
+      `| ${n} | ${r.slotMs.toFixed(0)} | ${r.floorMs.toFixed(0)} | ${
+        (r.slotMs / r.floorMs).toFixed(2)
+      }x | ${r.loopMs === null ? "n/a" : r.loopMs.toFixed(0)} | ${
+        r.loopMs === null ? "n/a" : (r.loopMs / r.slotMs).toFixed(1) + "x"
+      } | ${(r.slotMs * 1000 / n).toFixed(1)} |`,
+    );
+  }
+} finally {
+  await sql.end();
+  await stack.stop();
+}

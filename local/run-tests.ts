@@ -1,27 +1,17 @@
 // `npm test`: an ephemeral stack on free ports, pgTAP through pg_prove, then Deno tests, then one
 // closing line `N passed, N failed`. Exits non-zero on any failure.
+import { deno, startEphemeralStack } from "./ephemeral.ts";
+
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const deno = `${root}/node_modules/.bin/deno`;
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function waitForFile(path: string, child: Deno.ChildProcess, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  child.status.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    try {
-      return await Deno.readTextFile(path);
-    } catch { /* not yet */ }
-    if (exited) throw new Error("the test stack exited before it was ready");
-    await new Promise((r) => setTimeout(r, 200));
+function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory && e.name !== "node_modules") out.push(...testFiles(p));
+    else if (e.name.endsWith(".test.ts")) out.push(p);
   }
-  throw new Error(`the test stack was not ready within ${timeoutMs / 1000}s`);
+  return out.sort();
 }
 
 /** Runs a command with its output shown live and kept for counting. */
@@ -42,6 +32,11 @@ async function tee(cmd: string, args: string[], env: Record<string, string>) {
 const filter = Deno.args;
 let staticPassed = 0;
 let staticFailed = 0;
+
+// The stack boots while the static checks run.
+console.log("[test] starting an ephemeral stack");
+const stackPromise = startEphemeralStack();
+stackPromise.catch(() => {});
 
 // Static checks first: formatting, lint and types are part of "every test".
 if (filter.length === 0) {
@@ -64,29 +59,12 @@ if (filter.length === 0) {
     staticFailed += ok ? 0 : 1;
   }
 }
-const dir = await Deno.makeTempDir({ prefix: "payout-test-stack-" });
-const stackEnv = {
-  STACK_DIR: dir,
-  STACK_FRESH: "1",
-  STACK_SEED: "0",
-  STACK_CRON: "0",
-  DB_PORT: String(freePort()),
-  CHAIN_PORT: String(freePort()),
-  API_PORT: String(freePort()),
-};
-console.log(`[test] starting an ephemeral stack in ${dir}`);
-const stack = new Deno.Command(deno, {
-  args: ["run", "-A", `${root}/local/stack.ts`],
-  env: stackEnv,
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-
+let stack: Awaited<typeof stackPromise> | null = null;
 let passed = staticPassed;
 let failed = staticFailed;
 try {
-  const info = JSON.parse(await waitForFile(`${dir}/stack.json`, stack, 120_000));
-  const pg = ["-h", "127.0.0.1", "-p", stackEnv.DB_PORT, "-U", "postgres", "-d", "postgres"];
+  stack = await stackPromise;
+  const pg = ["-h", "127.0.0.1", "-p", stack.env.DB_PORT, "-U", "postgres", "-d", "postgres"];
 
   // Test-only helpers (pgTAP, tests.authenticate_as...): never part of a deployment.
   const setup = await new Deno.Command("psql", {
@@ -107,15 +85,14 @@ try {
     failed += notOk + (r.code !== 0 && notOk === 0 ? 1 : 0);
   }
 
-  const denoTargets = ["tests", "supabase/functions", "local"];
-  const denoFilter = filter.length ? ["--filter", filter.join("|")] : [];
-  console.log(`[test] deno test`);
-  const r = await tee(deno, ["test", "-A", "--no-check", ...denoFilter, ...denoTargets], {
+  const denoTargets = ["tests", "supabase/functions", "local"].flatMap((d) =>
+    testFiles(`${root}/${d}`)
+  )
+    .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
+  console.log(`[test] deno test: ${denoTargets.length} files`);
+  const r = await tee(deno, ["test", "-A", "--no-check", ...denoTargets], {
     NO_COLOR: "1",
-    STACK_JSON: `${dir}/stack.json`,
-    ...Object.fromEntries(
-      Object.entries(info).map(([k, v]) => [`STACK_${k.toUpperCase()}`, String(v)]),
-    ),
+    STACK_JSON: stack.stackJson,
   });
   // deno's summary: "ok | 12 passed (3 steps) | 0 failed (1s)"
   const m = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(
@@ -130,11 +107,7 @@ try {
   console.error(`[test] ${e instanceof Error ? e.message : e}`);
   failed += 1;
 } finally {
-  try {
-    stack.kill("SIGTERM");
-  } catch { /* gone */ }
-  await stack.status;
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await (stack ?? await stackPromise.catch(() => null))?.stop();
 }
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(failed === 0 && passed > 0 ? 0 : 1);

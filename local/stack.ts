@@ -224,4 +224,12 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", shutdown);
   Deno.addSignalListener("SIGTERM", shutdown);
+  // A parent (npm test, bench) that dies without signalling us closes our stdin: stop too, so an
+  // ephemeral stack never outlives its owner.
+  if (Deno.env.get("STACK_WATCH_STDIN") === "1") {
+    (async () => {
+      for await (const _ of Deno.stdin.readable) { /* drain until EOF */ }
+      await shutdown();
+    })();
+  }
 }

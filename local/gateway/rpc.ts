@@ -83,10 +83,13 @@ export async function callRpc(
   const sig = pick(await lookupFunction(sql, name), keys);
   if (!sig) return notFound(name, keys);
   const types = keys.map((k) => sig.types[sig.names.indexOf(k)]);
-  // json/jsonb parameters take the JSON value itself (postgres.js serialises by the described
-  // parameter type); everything else goes through the type's text input, as PostgREST does.
+  // json/jsonb and array parameters take the JSON value itself (postgres.js serialises by the
+  // described parameter type); everything else goes through the type's text input, as PostgREST does.
   const params = keys.map((k, i) =>
-    types[i] === "jsonb" || types[i] === "json" ? (args[k] ?? null) : toParam(args[k])
+    types[i] === "jsonb" || types[i] === "json" ||
+      (types[i].endsWith("[]") && Array.isArray(args[k]))
+      ? (args[k] ?? null)
+      : toParam(args[k])
   );
   const named = keys.map((k, i) => `"${k}" => $${i + 1}::${types[i]}`);
   const call = `public."${name}"(${named.join(", ")})`;

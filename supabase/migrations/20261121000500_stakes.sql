@@ -3,6 +3,8 @@
 create table app.stakes (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete restrict,
+  -- Where this stake's ROS is credited; kept on the stake so a slot needs no per-stake lookup.
+  earnings_account_id bigint not null references app.accounts (id),
   amount numeric(20, 2) not null check (amount > 0),
   max_return_percent numeric(7, 4) not null default 200 check (max_return_percent > 0),
   total_earned numeric(20, 2) not null default 0,
@@ -13,19 +15,24 @@ create table app.stakes (
   constraint stake_within_cap check (
     total_earned >= 0 and total_earned <= floor(amount * max_return_percent) / 100
   )
-);
+) with (fillfactor = 50); -- every slot updates every active stake: room for a HOT version each
 create index stakes_user on app.stakes (user_id);
 create index stakes_active_created on app.stakes (created_at) where status = 'active';
 alter table app.stakes enable row level security;
+-- Stakes end as completed or cancelled, never deleted: payouts refer to them.
+create trigger stakes_permanent before delete on app.stakes
+  for each row execute function app.forbid_mutation();
 
 -- The cap in money: max_return_percent of the amount, rounded down to the cent.
+-- No `set search_path` here on purpose: a function with a SET clause cannot be inlined, and this
+-- one runs once per stake in every slot. It names only pg_catalog operators, so it is safe.
 create or replace function app.stake_cap(p_amount numeric, p_max_return_percent numeric)
 returns numeric
 language sql
 immutable
-set search_path = ''
+parallel safe
 as $$
-  select floor(p_amount * p_max_return_percent) / 100
+  select pg_catalog.floor(p_amount * p_max_return_percent) / 100
 $$;
 
 create or replace function public.create_stake(p_amount numeric)
@@ -53,8 +60,8 @@ begin
     perform app.fail('PT400', 'insufficient funds in the funded wallet',
       'fund the wallet first; available: ' || app.money_text(v_balance));
   end if;
-  insert into app.stakes (id, user_id, amount, max_return_percent)
-  values (v_stake, v_user, p_amount, v_max);
+  insert into app.stakes (id, user_id, earnings_account_id, amount, max_return_percent)
+  values (v_stake, v_user, app.account_id(v_user, 'earnings'), p_amount, v_max);
   perform app.post('stake:' || v_stake, 'stake', 'Stake ' || v_stake, array[
     (v_funded, -p_amount)::app.leg,
     (app.account_id(v_user, 'staked'), p_amount)::app.leg

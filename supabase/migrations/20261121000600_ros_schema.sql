@@ -39,21 +39,43 @@ create index ros_slots_due on app.ros_slots (scheduled_for, distribution_date, s
   where status = 'PENDING';
 alter table app.ros_slots enable row level security;
 
+-- One row per (stake, date, slot), enforced by the primary key. The stake reference is checked
+-- per statement (see app.check_entry_references for why); stakes are never deleted.
 create table app.ros_payouts (
-  id bigint generated always as identity primary key,
-  stake_id uuid not null references app.stakes (id),
-  user_id uuid not null,
+  stake_id uuid not null,
   distribution_date date not null,
   slot_number int not null,
+  user_id uuid not null,
   slot_id bigint not null,
   amount numeric(20, 2) not null check (amount > 0),
   ledger_transaction_id bigint not null,
   created_at timestamptz not null default now(),
-  constraint one_payout_per_stake_slot unique (stake_id, distribution_date, slot_number)
+  constraint one_payout_per_stake_slot primary key (stake_id, distribution_date, slot_number)
 );
 create index ros_payouts_user_date on app.ros_payouts (user_id, distribution_date);
-create index ros_payouts_slot on app.ros_payouts (slot_id);
 alter table app.ros_payouts enable row level security;
+
+create or replace function app.check_payout_references()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_bad boolean;
+begin
+  -- EXECUTE: planned for the actual row count each time (see app.check_entry_references).
+  execute 'select exists (select 1 from new_payouts n
+              where not exists (select 1 from app.stakes s where s.id = n.stake_id and s.user_id = n.user_id))'
+    into v_bad;
+  if v_bad then
+    raise exception 'a payout references a missing stake' using errcode = '23503';
+  end if;
+  return null;
+end
+$$;
+create trigger ros_payouts_references after insert on app.ros_payouts
+  referencing new table as new_payouts
+  for each statement execute function app.check_payout_references();
 
 -- Lock keys (transaction-level advisory locks only: session locks break behind Supavisor).
 -- (7301, 0): one slot executor at a time, so two runs never post to the same wallets at once.

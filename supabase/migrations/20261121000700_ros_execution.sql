@@ -7,6 +7,7 @@
 create or replace function app.pay_slot(p_slot_id bigint, p_run_key text, out paid int, out total numeric)
 language plpgsql
 set search_path = ''
+set work_mem = '128MB' -- the per-slot hash joins and aggregates stay in memory up to ~1M stakes
 as $$
 declare
   v_slot app.ros_slots;
@@ -20,7 +21,7 @@ begin
   returning id into v_tx;
 
   with eligible as (
-    select s.id as stake_id, s.user_id,
+    select s.id as stake_id, s.user_id, s.earnings_account_id,
            least(floor(s.amount * v_slot.ros_percentage) / 100,
                  app.stake_cap(s.amount, s.max_return_percent) - s.total_earned) as amount
       from app.stakes s
@@ -33,30 +34,30 @@ begin
       from eligible e
      where e.amount > 0
     on conflict on constraint one_payout_per_stake_slot do nothing
-    returning stake_id, user_id, amount
-  ), per_user as (
-    select i.user_id, sum(i.amount) as amount from ins i group by i.user_id
+    returning stake_id, amount
+  ), paid_stakes as (
+    -- Only what was really inserted: a stake that already had its payout is not credited again.
+    select i.stake_id, i.amount, e.earnings_account_id from ins i join eligible e using (stake_id)
   ), entries as (
     insert into app.ledger_entries (transaction_id, account_id, amount)
-    select v_tx, a.id, u.amount
-      from per_user u
-      join app.accounts a on a.user_id = u.user_id and a.kind = 'earnings' and a.currency = 'NGN'
+    select v_tx, p.earnings_account_id, p.amount from paid_stakes p
     returning 1
   ), wallets as (
     update app.accounts a
-       set balance = a.balance + u.amount
-      from per_user u
-     where a.user_id = u.user_id and a.kind = 'earnings' and a.currency = 'NGN'
+       set balance = a.balance + w.amount
+      from (select p.earnings_account_id, sum(p.amount) as amount
+              from paid_stakes p group by p.earnings_account_id) w
+     where a.id = w.earnings_account_id
     returning 1
   ), stakes as (
     update app.stakes s
-       set total_earned = s.total_earned + i.amount,
-           status = case when s.total_earned + i.amount >= app.stake_cap(s.amount, s.max_return_percent)
+       set total_earned = s.total_earned + p.amount,
+           status = case when s.total_earned + p.amount >= app.stake_cap(s.amount, s.max_return_percent)
                          then 'completed' else s.status end,
-           completed_at = case when s.total_earned + i.amount >= app.stake_cap(s.amount, s.max_return_percent)
+           completed_at = case when s.total_earned + p.amount >= app.stake_cap(s.amount, s.max_return_percent)
                                then pg_catalog.now() else s.completed_at end
-      from ins i
-     where s.id = i.stake_id
+      from paid_stakes p
+     where s.id = p.stake_id
     returning 1
   )
   select count(*)::int, coalesce(sum(i.amount), 0) into paid, total from ins i;

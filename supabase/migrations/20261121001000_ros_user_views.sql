@@ -1,7 +1,7 @@
 -- What an investor sees of their money: transactions and today's profit.
 
 create or replace view public.my_transactions with (security_barrier = true) as
-  select 'ros:' || p.id as id, 'Daily ROS Payout'::text as type, p.amount, 'Completed'::text as status,
+  select 'ros:' || p.stake_id || ':' || p.distribution_date || ':' || p.slot_number as id, 'Daily ROS Payout'::text as type, p.amount, 'Completed'::text as status,
          p.created_at, p.stake_id, p.slot_number, p.distribution_date,
          'Daily ROS ' || p.distribution_date || ' slot ' || p.slot_number as description
     from app.ros_payouts p

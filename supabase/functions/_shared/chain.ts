@@ -8,6 +8,7 @@ import { JsonRpc, JsonRpcError } from "./json-rpc.ts";
 export const erc20 = new Interface([
   "function transfer(address to, uint256 amount) returns (bool)",
   "function balanceOf(address owner) view returns (uint256)",
+  "function totalSupply() view returns (uint256)",
 ]);
 
 export type TransferPlan = {

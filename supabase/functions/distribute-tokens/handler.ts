@@ -1,12 +1,124 @@
-// Placeholder until the pipeline lands: authenticates, then answers 501.
+// distribute-tokens: claim -> sign -> record -> broadcast (all) -> receipts -> confirm. Stateless:
+// the database hands out work and nonces, so any number can run at once (F7, F9), and a crash at
+// any point leaves rows the reconciler finishes without paying twice (F8).
+import { Wallet } from "ethers";
+import { z } from "zod";
+import { pendingNonce } from "../_shared/chain.ts";
 import { claimsOf, isServiceOrMfaAdmin } from "../_shared/caller.ts";
-import { problem } from "../_shared/http.ts";
+import { ConfigError, readEnv } from "../_shared/env.ts";
+import { FAULT_POINTS, faultInjector, InjectedCrash } from "../_shared/faults.ts";
+import { json, problem } from "../_shared/http.ts";
+import { JsonRpc } from "../_shared/json-rpc.ts";
+import { createLogger, errorText } from "../_shared/logger.ts";
+import { rpc } from "../_shared/supabase.ts";
+import { broadcastAll, type PlannedTransfer, settle, signAndRecord } from "../_shared/transfers.ts";
 
-export function handle(req: Request): Response {
+const log = createLogger("distribute-tokens");
+
+const body = z.object({
+  user_id: z.string().uuid().optional(),
+  tokenization_id: z.string().uuid().optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+  receipt_timeout_ms: z.number().int().min(0).max(120_000).optional(),
+  _fault: z.enum(FAULT_POINTS).optional(),
+}).strict();
+
+export async function handle(req: Request): Promise<Response> {
+  if (req.method !== "POST") return problem(405, "POST only");
   if (!isServiceOrMfaAdmin(claimsOf(req))) {
     return problem(403, "service key or admin with MFA required");
   }
-  return problem(501, "not implemented yet");
+  let env;
+  try {
+    env = readEnv(
+      "SUPABASE_URL",
+      "SUPABASE_SERVICE_ROLE_KEY",
+      "CHAIN_RPC_URL",
+      "CHAIN_ID",
+      "TREASURY_PRIVATE_KEY",
+    );
+  } catch (e) {
+    log.error("misconfigured", { error: errorText(e) });
+    return problem(500, e instanceof ConfigError ? e.message : "configuration error");
+  }
+  const text = await req.text();
+  let input: z.infer<typeof body>;
+  try {
+    input = body.parse(text.trim() ? JSON.parse(text) : {});
+  } catch (e) {
+    return problem(
+      400,
+      "invalid body",
+      e instanceof z.ZodError ? e.issues.map((i) => i.message) : "not JSON",
+    );
+  }
+  const crashAt = faultInjector(input._fault);
+  const wallet = new Wallet(env.TREASURY_PRIVATE_KEY);
+  const chain = new JsonRpc(env.CHAIN_RPC_URL);
+  const worker = `distribute-tokens:${crypto.randomUUID()}`;
+  try {
+    const chainNonce = await pendingNonce(chain, wallet.address);
+    const planned = await rpc<PlannedTransfer[]>("claim_token_distributions", {
+      p_worker: worker,
+      p_signer: wallet.address.toLowerCase(),
+      p_chain_id: Number(env.CHAIN_ID),
+      p_chain_nonce: Number(chainNonce),
+      p_limit: input.limit ?? 200,
+      p_user_id: input.user_id ?? null,
+      p_tokenization_id: input.tokenization_id ?? null,
+    });
+    if (planned.length === 0) {
+      return json(200, { claimed: 0, confirmed: 0, failed: 0, pending: 0, transfers: [] });
+    }
+    crashAt("after_claim");
+    const signed = await signAndRecord(wallet, planned, () => crashAt("after_sign"));
+    crashAt("after_record");
+    const sent = await broadcastAll(
+      chain,
+      signed.map((s) => ({
+        transfer_id: s.plan.transfer_id,
+        nonce: Number(s.plan.nonce),
+        hash: s.hash,
+        raw: s.raw,
+      })),
+    );
+    await rpc("mark_transfers_broadcast", {
+      p_transfer_ids: sent.filter((s) => !s.error).map((s) => s.transfer_id),
+    });
+    crashAt("after_broadcast");
+    const outcomes = await settle(
+      chain,
+      sent,
+      input.receipt_timeout_ms ?? 20_000,
+      () => crashAt("before_confirm"),
+    );
+    const count = (s: string) => outcomes.filter((o) => o.status === s).length;
+    log.info("distributed", {
+      worker,
+      claimed: planned.length,
+      confirmed: count("confirmed"),
+      failed: count("failed"),
+      pending: count("pending"),
+    });
+    return json(200, {
+      claimed: planned.length,
+      confirmed: count("confirmed"),
+      failed: count("failed"),
+      pending: count("pending"),
+      transfers: outcomes,
+    });
+  } catch (e) {
+    if (e instanceof InjectedCrash) {
+      log.warn("injected crash", { worker, point: e.point });
+      return problem(500, e.message);
+    }
+    log.error("distribution run failed", { worker, error: errorText(e) });
+    return problem(
+      502,
+      "distribution run failed; the reconciler will finish what was started",
+      errorText(e),
+    );
+  }
 }
 
 export default { fetch: handle };

@@ -1,12 +1,79 @@
-// Placeholder until the pipeline lands: authenticates, then answers 501.
+// reconcile-token-distributions: finish or fail every stale transfer without paying twice, fill
+// nonce gaps, then audit the chain against the books. Driven by pg_cron every 5 minutes.
+import { Wallet } from "ethers";
+import { z } from "zod";
 import { claimsOf, isServiceOrMfaAdmin } from "../_shared/caller.ts";
-import { problem } from "../_shared/http.ts";
+import { ConfigError, readEnv } from "../_shared/env.ts";
+import { json, problem } from "../_shared/http.ts";
+import { JsonRpc } from "../_shared/json-rpc.ts";
+import { createLogger, errorText } from "../_shared/logger.ts";
+import { rpc } from "../_shared/supabase.ts";
+import { audit, type AuditTargets } from "./audit.ts";
+import { repair, type StuckTransfer } from "./repair.ts";
 
-export function handle(req: Request): Response {
+const log = createLogger("reconcile-token-distributions");
+
+const body = z.object({
+  stale_after_seconds: z.number().int().min(0).max(86_400).optional(),
+  bump_after_seconds: z.number().int().min(0).max(86_400).optional(),
+  receipt_timeout_ms: z.number().int().min(0).max(120_000).optional(),
+}).strict();
+
+export async function handle(req: Request): Promise<Response> {
+  if (req.method !== "POST") return problem(405, "POST only");
   if (!isServiceOrMfaAdmin(claimsOf(req))) {
     return problem(403, "service key or admin with MFA required");
   }
-  return problem(501, "not implemented yet");
+  let env;
+  try {
+    env = readEnv(
+      "SUPABASE_URL",
+      "SUPABASE_SERVICE_ROLE_KEY",
+      "CHAIN_RPC_URL",
+      "CHAIN_ID",
+      "TREASURY_PRIVATE_KEY",
+    );
+  } catch (e) {
+    log.error("misconfigured", { error: errorText(e) });
+    return problem(500, e instanceof ConfigError ? e.message : "configuration error");
+  }
+  const text = await req.text();
+  let input: z.infer<typeof body>;
+  try {
+    input = body.parse(text.trim() ? JSON.parse(text) : {});
+  } catch (e) {
+    return problem(
+      400,
+      "invalid body",
+      e instanceof z.ZodError ? e.issues.map((i) => i.message) : "not JSON",
+    );
+  }
+  const wallet = new Wallet(env.TREASURY_PRIVATE_KEY);
+  const chain = new JsonRpc(env.CHAIN_RPC_URL);
+  try {
+    const stuck = await rpc<StuckTransfer[]>("transfers_to_reconcile", {
+      p_stale_after: `${input.stale_after_seconds ?? 120} seconds`,
+    });
+    const counts = await repair(chain, wallet, stuck, {
+      bumpAfterMs: (input.bump_after_seconds ?? 600) * 1000,
+      receiptTimeoutMs: input.receipt_timeout_ms ?? 10_000,
+    });
+    const discrepancies = await audit(
+      chain,
+      await rpc<AuditTargets>("token_audit_targets", {}),
+      wallet.address,
+    );
+    const runId = await rpc<number>("record_reconciliation_run", {
+      p_summary: counts,
+      p_discrepancies: discrepancies,
+    });
+    const level = discrepancies.length ? "warn" : "info";
+    log[level]("reconciled", { run_id: runId, ...counts, discrepancies: discrepancies.length });
+    return json(200, { ...counts, run_id: runId, discrepancies });
+  } catch (e) {
+    log.error("reconciliation failed", { error: errorText(e) });
+    return problem(502, "reconciliation failed; it is safe to run again", errorText(e));
+  }
 }
 
 export default { fetch: handle };

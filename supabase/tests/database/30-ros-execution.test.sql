@@ -8,9 +8,9 @@ select tests.create_user('b@test.io') as b \gset
 select tests.create_user('late@test.io') as late \gset
 select tests.create_user('admin@test.io', true) as adm \gset
 select tests.authenticate_as_service();
-select public.credit_funded_wallet(:'a', 1000, 'fa');
-select public.credit_funded_wallet(:'b', 1000, 'fb');
-select public.credit_funded_wallet(:'late', 1000, 'fl');
+select from public.credit_funded_wallet(:'a', 1000, 'fa');
+select from public.credit_funded_wallet(:'b', 1000, 'fb');
+select from public.credit_funded_wallet(:'late', 1000, 'fl');
 -- Stakes are back-dated so that they exist before the slots (created_at is "now" otherwise).
 select tests.authenticate_as(:'a');
 select public.create_stake(100) ->> 'stake_id' as sa \gset
@@ -24,7 +24,7 @@ update app.stakes set status = 'cancelled' where status = 'active' and id not in
 
 -- F1: two slots the same day both pay (the old "already paid today" check skipped slot 2).
 select tests.authenticate_as(:'adm', 'aal2');
-select public.admin_queue_distribution('2032-01-01', '[{"slot_number":1,"ros_percentage":1,"scheduled_for":"2032-01-01T12:56:00+01:00"},{"slot_number":2,"ros_percentage":1,"scheduled_for":"2032-01-01T12:58:59+01:00"}]');
+select from public.admin_queue_distribution('2032-01-01', '[{"slot_number":1,"ros_percentage":1,"scheduled_for":"2032-01-01T12:56:00+01:00"},{"slot_number":2,"ros_percentage":1,"scheduled_for":"2032-01-01T12:58:59+01:00"}]');
 select tests.authenticate_as_service();
 -- F5: second precision. At 12:58:58 only slot 1 is due; slot 2 at 12:58:59 exactly.
 select is(public.execute_due_slots('2032-01-01T12:58:58+01:00'), 1, 'F5: at 12:58:58 only the 12:56:00 slot runs');
@@ -101,7 +101,7 @@ select is(public.admin_distribution_status('2032-01-01') ->> 'status', 'COMPLETE
 -- before the slot's time (a real race), is detected and compensated exactly once.
 select tests.create_user('racer@test.io') as racer \gset
 select tests.authenticate_as_service();
-select public.credit_funded_wallet(:'racer', 100, 'fr');
+select from public.credit_funded_wallet(:'racer', 100, 'fr');
 select tests.authenticate_as(:'racer');
 select public.create_stake(50) ->> 'stake_id' as sr \gset
 select tests.clear_authentication();
@@ -117,7 +117,7 @@ select is(public.admin_ros_alerts('2032-01-01'), '[]'::jsonb, 'no alerts once re
 
 -- Caps: a stake stops at 200 % and is completed.
 select tests.authenticate_as(:'adm', 'aal2');
-select public.admin_queue_distribution('2032-01-02', '[{"slot_number":1,"ros_percentage":100,"scheduled_for":"2032-01-02T10:00:00+01:00"},{"slot_number":2,"ros_percentage":100,"scheduled_for":"2032-01-02T11:00:00+01:00"}]');
+select from public.admin_queue_distribution('2032-01-02', '[{"slot_number":1,"ros_percentage":100,"scheduled_for":"2032-01-02T10:00:00+01:00"},{"slot_number":2,"ros_percentage":100,"scheduled_for":"2032-01-02T11:00:00+01:00"}]');
 select tests.authenticate_as_service();
 select is(public.execute_due_slots('2032-01-02T11:00:00+01:00'), 2, 'two 100 % slots ran');
 select tests.clear_authentication();
@@ -127,9 +127,9 @@ select is((select amount from app.ros_payouts where stake_id = :'sa' and distrib
 select is((select count(*) from app.stakes where total_earned > floor(amount * max_return_percent) / 100), 0::bigint, 'no stake above its cap');
 select throws_ok($$update app.stakes set total_earned = 1000 where id = '$$ || :'sa' || $$'$$, '23514', null, 'the database itself refuses a total above the cap');
 select tests.authenticate_as(:'adm', 'aal2');
-select public.admin_queue_distribution('2032-01-03', '[{"slot_number":1,"ros_percentage":1,"scheduled_for":"2032-01-03T10:00:00+01:00"}]');
+select from public.admin_queue_distribution('2032-01-03', '[{"slot_number":1,"ros_percentage":1,"scheduled_for":"2032-01-03T10:00:00+01:00"}]');
 select tests.authenticate_as_service();
-select public.execute_due_slots('2032-01-03T10:00:00+01:00');
+select from public.execute_due_slots('2032-01-03T10:00:00+01:00');
 select tests.clear_authentication();
 select is((select count(*) from app.ros_payouts where stake_id = :'sa' and distribution_date = '2032-01-03'), 0::bigint, 'a completed stake is not paid again');
 

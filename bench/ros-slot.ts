@@ -1,0 +1,101 @@
+// One ROS slot over N stakes, beside two baselines measured in the same run on the same data:
+//  - floor: the same rows written set-based into bare tables (one payout and two ledger entries
+//    per stake, one wallet and one stake update), no constraints, no indexes (logged, like the real ones);
+//  - loop: the old system's row-by-row PL/pgSQL loop over the real tables.
+import type postgres from "postgres";
+
+export type RosResult = { stakes: number; slotMs: number; floorMs: number; loopMs: number | null };
+
+async function timed(sql: postgres.Sql, text: string): Promise<number> {
+  const t = performance.now();
+  await sql.unsafe(text);
+  return performance.now() - t;
+}
+
+/** Fresh data: n users, each with one 100.00 stake created before the slot. Bulk, not via RPC. */
+async function arrange(sql: postgres.Sql, n: number, date: string) {
+  await sql.unsafe(`
+    update app.stakes set status = 'cancelled' where status = 'active';
+    create temp table bench_users on commit drop as select gen_random_uuid() as id from generate_series(1, ${n});
+    insert into auth.users (id, email) select id, id || '@bench.test' from bench_users;
+    -- A separate statement: the wallets made by the signup trigger are visible only from here.
+    insert into app.stakes (user_id, earnings_account_id, amount, created_at)
+    select a.user_id, a.id, 100.00, '${date}T00:00:00+01:00'
+      from bench_users u join app.accounts a on a.user_id = u.id and a.kind = 'earnings';
+    analyze app.stakes; analyze app.accounts; analyze app.ros_payouts;`);
+  await sql.unsafe(`select public.admin_queue_distribution('${date}',
+    '[{"slot_number":1,"ros_percentage":0.5,"scheduled_for":"${date}T12:00:00+01:00"}]'::jsonb)`);
+}
+
+const FLOOR = `
+  drop table if exists bench_floor_payouts, bench_floor_entries, bench_floor_wallets, bench_floor_stakes;
+  create table bench_floor_payouts (stake_id uuid, user_id uuid, d date, slot int, amount numeric);
+  create table bench_floor_entries (tx bigint, account_id bigint, amount numeric);
+  create table bench_floor_wallets as
+    select id, user_id, balance from app.accounts where kind = 'earnings';
+  create table bench_floor_stakes as
+    select id, user_id, amount, total_earned from app.stakes where status = 'active';
+  analyze bench_floor_wallets; analyze bench_floor_stakes;
+`;
+
+const FLOOR_RUN = (date: string) => `
+  with p as (
+    insert into bench_floor_payouts
+    select s.id, s.user_id, '${date}', 1, floor(s.amount * 0.5) / 100 from bench_floor_stakes s
+    returning stake_id, user_id, amount
+  ), e1 as (
+    insert into bench_floor_entries select 1, w.id, p.amount from p join bench_floor_wallets w using (user_id)
+  ), e2 as (
+    insert into bench_floor_entries select 1, 0, -p.amount from p
+  ), w as (
+    update bench_floor_wallets w set balance = w.balance + p.amount from p where w.user_id = p.user_id
+  )
+  update bench_floor_stakes s set total_earned = s.total_earned + p.amount from p where s.id = p.stake_id`;
+
+const LOOP = (date: string) => `
+  do $$
+  declare r record; v_tx bigint;
+  begin
+    for r in select s.id, s.user_id, floor(s.amount * 0.5) / 100 as amount from app.stakes s
+              where s.status = 'active' and s.created_at <= '${date}T13:00:00+01:00' loop
+      if not exists (select 1 from app.ros_payouts where stake_id = r.id and distribution_date = '${date}' and slot_number = 2) then
+        insert into app.ledger_transactions (idempotency_key, kind) values ('loop:' || r.id, 'ros_payout') returning id into v_tx;
+        insert into app.ros_payouts (stake_id, user_id, distribution_date, slot_number, slot_id, amount, ledger_transaction_id)
+          values (r.id, r.user_id, '${date}', 2, 0, r.amount, v_tx);
+        insert into app.ledger_entries (transaction_id, account_id, amount)
+          values (v_tx, app.account_id(r.user_id, 'earnings'), r.amount),
+                 (v_tx, app.account_id(null, 'platform_ros_expense'), -r.amount);
+        update app.accounts set balance = balance + r.amount where user_id = r.user_id and kind = 'earnings';
+        update app.stakes set total_earned = total_earned + r.amount where id = r.id;
+      end if;
+    end loop;
+    -- The platform side once at the end: per-row updates of one hot row would make the baseline
+    -- quadratic (a HOT chain per transaction), which would flatter the set-based design.
+  end $$`;
+
+export async function benchRosSlot(
+  sql: postgres.Sql,
+  n: number,
+  date: string,
+  withLoop: boolean,
+): Promise<RosResult> {
+  await arrange(sql, n, date);
+  await sql.unsafe(FLOOR);
+  const floorMs = await timed(sql, FLOOR_RUN(date));
+  const slotMs = await timed(sql, `select public.execute_due_slots('${date}T12:00:00+01:00')`);
+  const [{ paid }] = await sql.unsafe(
+    `select users_processed as paid from app.ros_slots where distribution_date = '${date}' and slot_number = 1`,
+  );
+  if (paid !== n) throw new Error(`slot paid ${paid} of ${n} stakes`);
+  // The loop runs a second slot's worth of rows over the same stakes, rolled back afterwards.
+  let loopMs: number | null = null;
+  if (withLoop) {
+    await sql.unsafe("begin");
+    loopMs = await timed(sql, LOOP(date));
+    await sql.unsafe("rollback");
+  }
+  await sql.unsafe(
+    "drop table bench_floor_payouts, bench_floor_entries, bench_floor_wallets, bench_floor_stakes",
+  );
+  return { stakes: n, slotMs, floorMs, loopMs };
+}

@@ -1,0 +1,63 @@
+// An ephemeral stack (temp dir, free ports, no seed, cron off) for tests and benchmarks.
+import type { StackInfo } from "./stack.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const deno = `${root}/node_modules/.bin/deno`;
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function waitForFile(path: string, child: Deno.ChildProcess, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.status.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    try {
+      return await Deno.readTextFile(path);
+    } catch { /* not yet */ }
+    if (exited) throw new Error("the ephemeral stack exited before it was ready");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the ephemeral stack was not ready within ${timeoutMs / 1000}s`);
+}
+
+export async function startEphemeralStack(extraEnv: Record<string, string> = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "payout-stack-" });
+  const env = {
+    STACK_DIR: dir,
+    STACK_FRESH: "1",
+    STACK_SEED: "0",
+    STACK_CRON: "0",
+    DB_PORT: String(freePort()),
+    CHAIN_PORT: String(freePort()),
+    API_PORT: String(freePort()),
+    STACK_WATCH_STDIN: "1",
+    ALLOW_FAULT_INJECTION: "1", // test stacks only: lets tests crash functions at named points
+    ...extraEnv,
+  };
+  const child = new Deno.Command(deno, {
+    args: ["run", "-A", `${root}/local/stack.ts`],
+    env,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    const info: StackInfo = JSON.parse(await waitForFile(`${dir}/stack.json`, child, 120_000));
+    return { info, dir, env, stop, stackJson: `${dir}/stack.json` };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

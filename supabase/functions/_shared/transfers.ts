@@ -1,0 +1,135 @@
+// The chain half of the token pipeline, shared by distribute-tokens and the reconciler: sign from
+// the stored row (deterministic), record before broadcast, broadcast all, then collect receipts.
+import type { Wallet } from "ethers";
+import {
+  broadcast,
+  isAlreadyKnown,
+  isNonceTooLow,
+  signTransfer,
+  type TransferPlan,
+  waitForReceipts,
+} from "./chain.ts";
+import type { JsonRpc, JsonRpcError } from "./json-rpc.ts";
+import { rpc } from "./supabase.ts";
+
+export type PlannedTransfer = TransferPlan & {
+  transfer_id: string;
+  user_id: string;
+  tokenization_id: string;
+  investment_ids?: string[];
+};
+
+export type Outcome = {
+  transfer_id: string;
+  nonce: number;
+  tx_hash: string;
+  status: "confirmed" | "failed" | "pending";
+  error?: string;
+};
+
+/** Signs each planned transfer and stores hash + raw bytes in one RPC before anything leaves. */
+export async function signAndRecord(
+  wallet: Wallet,
+  planned: PlannedTransfer[],
+  afterSign: () => void = () => {},
+) {
+  const signed = planned.map((p) => ({ plan: p, ...signTransfer(wallet, p) }));
+  afterSign();
+  if (signed.length) {
+    await rpc("record_signed_transfers", {
+      p_transfers: signed.map((s) => ({
+        transfer_id: s.plan.transfer_id,
+        tx_hash: s.hash,
+        raw_tx: s.raw,
+      })),
+    });
+  }
+  return signed;
+}
+
+export type Broadcasted = {
+  transfer_id: string;
+  nonce: number;
+  hash: string;
+  error?: JsonRpcError;
+};
+
+/** Broadcasts raw bytes in one batch. "already known" and "nonce too low" are not failures: the
+ * same bytes may already be in the pool or mined; the receipt decides. */
+export async function broadcastAll(
+  chain: JsonRpc,
+  items: { transfer_id: string; nonce: number; hash: string; raw: string }[],
+): Promise<Broadcasted[]> {
+  const results = await broadcast(chain, items.map((i) => i.raw));
+  return items.map((item, i) => {
+    const r = results[i];
+    const error = r instanceof Error && !isAlreadyKnown(r) && !isNonceTooLow(r) ? r : undefined;
+    return { transfer_id: item.transfer_id, nonce: item.nonce, hash: item.hash, error };
+  });
+}
+
+/** Waits for receipts and settles each transfer: success confirms, revert fails (nonce consumed),
+ * no receipt leaves it for the reconciler. */
+export async function settle(
+  chain: JsonRpc,
+  sent: Broadcasted[],
+  timeoutMs: number,
+  beforeConfirm: () => void = () => {},
+): Promise<Outcome[]> {
+  const live = sent.filter((s) => !s.error);
+  const receipts = await waitForReceipts(chain, live.map((s) => s.hash), timeoutMs);
+  const outcomes: Outcome[] = sent.filter((s) => s.error).map((s) => ({
+    transfer_id: s.transfer_id,
+    nonce: s.nonce,
+    tx_hash: s.hash,
+    status: "pending" as const,
+    error: s.error!.message,
+  }));
+  const confirmations: { transfer_id: string; tx_hash: string; block_number: string }[] = [];
+  const reverted: Broadcasted[] = [];
+  live.forEach((s, i) => {
+    const r = receipts[i];
+    if (!r) {
+      outcomes.push({
+        transfer_id: s.transfer_id,
+        nonce: s.nonce,
+        tx_hash: s.hash,
+        status: "pending",
+      });
+    } else if (r.status === "0x1") {
+      confirmations.push({
+        transfer_id: s.transfer_id,
+        tx_hash: s.hash,
+        block_number: BigInt(r.blockNumber).toString(),
+      });
+    } else reverted.push(s);
+  });
+  beforeConfirm();
+  if (confirmations.length) {
+    await rpc("confirm_token_transfers", { p_confirmations: confirmations });
+    for (const c of confirmations) {
+      const s = live.find((x) => x.transfer_id === c.transfer_id)!;
+      outcomes.push({
+        transfer_id: c.transfer_id,
+        nonce: s.nonce,
+        tx_hash: c.tx_hash,
+        status: "confirmed",
+      });
+    }
+  }
+  for (const s of reverted) {
+    await rpc("fail_token_transfer", {
+      p_transfer_id: s.transfer_id,
+      p_error: "reverted on chain",
+      p_nonce_consumed: true,
+    });
+    outcomes.push({
+      transfer_id: s.transfer_id,
+      nonce: s.nonce,
+      tx_hash: s.hash,
+      status: "failed",
+      error: "reverted",
+    });
+  }
+  return outcomes.sort((a, b) => a.nonce - b.nonce);
+}

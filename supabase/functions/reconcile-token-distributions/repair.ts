@@ -1,0 +1,201 @@
+// Repairs transfers stuck in planned, signed or broadcast, never paying twice:
+// - the chain's nonce is read BEFORE the receipts, so "nonce used and none of our hashes mined"
+//   really means another transaction took the nonce (our own mined tx would show a receipt);
+// - only bytes that were recorded are ever broadcast (the outbox), and a failed transfer's bytes
+//   are never sent again.
+import { Transaction, type Wallet } from "ethers";
+import { latestNonce, receipts, signTransfer, type TransferPlan } from "../_shared/chain.ts";
+import type { JsonRpc } from "../_shared/json-rpc.ts";
+import { rpc } from "../_shared/supabase.ts";
+import { broadcastAll, type Broadcasted, settle } from "../_shared/transfers.ts";
+
+export type StuckTransfer = TransferPlan & {
+  transfer_id: string;
+  signer: string;
+  status: "planned" | "signed" | "broadcast";
+  tx_hash: string | null;
+  raw_tx: string | null;
+  attempt_hashes: string[];
+  updated_at: string;
+};
+
+export type RepairCounts = {
+  checked: number;
+  confirmed: number;
+  rebroadcast: number;
+  failed: number;
+  released: number;
+  bumped: number;
+  gaps_filled: number;
+};
+
+type FailResult = { released: number };
+
+async function fail(t: StuckTransfer, error: string, nonceConsumed: boolean): Promise<number> {
+  const r = await rpc<FailResult>("fail_token_transfer", {
+    p_transfer_id: t.transfer_id,
+    p_error: error,
+    p_nonce_consumed: nonceConsumed,
+  });
+  return r.released;
+}
+
+export async function repair(
+  chain: JsonRpc,
+  wallet: Wallet,
+  stuck: StuckTransfer[],
+  opts: { bumpAfterMs: number; receiptTimeoutMs: number },
+): Promise<RepairCounts> {
+  const counts: RepairCounts = {
+    checked: stuck.length,
+    confirmed: 0,
+    rebroadcast: 0,
+    failed: 0,
+    released: 0,
+    bumped: 0,
+    gaps_filled: 0,
+  };
+  const signer = wallet.address.toLowerCase();
+  const mine = stuck.filter((t) => t.signer === signer);
+  if (mine.length === 0) return counts;
+
+  // 1. The nonce first, then the receipts of every attempt.
+  const used = await latestNonce(chain, wallet.address);
+  const hashes = mine.flatMap((t) => t.attempt_hashes);
+  const found = new Map<string, { status: string; blockNumber: string }>();
+  (await receipts(chain, hashes)).forEach((r, i) => r && found.set(hashes[i], r));
+
+  const confirmations: { transfer_id: string; tx_hash: string; block_number: string }[] = [];
+  const resend: { transfer_id: string; nonce: number; hash: string; raw: string }[] = [];
+  const toSign: StuckTransfer[] = [];
+  for (const t of mine) {
+    const mined = t.attempt_hashes.map((h) => [h, found.get(h)] as const).find(([, r]) => r);
+    if (mined) {
+      const [hash, r] = mined;
+      if (r!.status === "0x1") {
+        confirmations.push({
+          transfer_id: t.transfer_id,
+          tx_hash: hash,
+          block_number: BigInt(r!.blockNumber).toString(),
+        });
+      } else {
+        counts.released += await fail(t, "reverted on chain", true);
+        counts.failed++;
+      }
+      continue;
+    }
+    if (BigInt(t.nonce) < used) {
+      // Nothing of ours was mined, yet the nonce is used: another transaction took it.
+      counts.released += await fail(t, `nonce ${t.nonce} used by another transaction`, true);
+      counts.failed++;
+      continue;
+    }
+    if (t.status === "planned") toSign.push(t);
+    else {resend.push({
+        transfer_id: t.transfer_id,
+        nonce: Number(t.nonce),
+        hash: t.tx_hash!,
+        raw: t.raw_tx!,
+      });}
+  }
+  if (confirmations.length) {
+    await rpc("confirm_token_transfers", { p_confirmations: confirmations });
+    counts.confirmed += confirmations.length;
+  }
+
+  // 2. Planned: sign from the row (the same bytes any earlier signer made) and record first.
+  if (toSign.length) {
+    const signed = toSign.map((t) => ({ t, ...signTransfer(wallet, t) }));
+    await rpc("record_signed_transfers", {
+      p_transfers: signed.map((s) => ({
+        transfer_id: s.t.transfer_id,
+        tx_hash: s.hash,
+        raw_tx: s.raw,
+      })),
+    });
+    resend.push(
+      ...signed.map((s) => ({
+        transfer_id: s.t.transfer_id,
+        nonce: Number(s.t.nonce),
+        hash: s.hash,
+        raw: s.raw,
+      })),
+    );
+  }
+
+  // 3. Fee bump: a transfer broadcast long ago and still unmined gets a replacement at the same
+  //    nonce with fees raised by 25 % (nodes require at least +10 %). Both stay confirmable.
+  const now = Date.now();
+  for (const item of resend) {
+    const t = mine.find((x) => x.transfer_id === item.transfer_id)!;
+    if (t.status !== "broadcast" || now - Date.parse(t.updated_at) < opts.bumpAfterMs) continue;
+    const bumped: TransferPlan = {
+      ...t,
+      max_fee_per_gas: (BigInt(t.max_fee_per_gas) * 125n / 100n).toString(),
+      max_priority_fee_per_gas: (BigInt(t.max_priority_fee_per_gas) * 125n / 100n).toString(),
+    };
+    const s = signTransfer(wallet, bumped);
+    await rpc("record_transfer_attempt", {
+      p_transfer_id: t.transfer_id,
+      p_tx_hash: s.hash,
+      p_raw_tx: s.raw,
+      p_max_fee_per_gas: bumped.max_fee_per_gas,
+      p_max_priority_fee_per_gas: bumped.max_priority_fee_per_gas,
+    });
+    item.hash = s.hash;
+    item.raw = s.raw;
+    counts.bumped++;
+  }
+
+  // 4. Rebroadcast the recorded bytes, then settle what got mined.
+  let sent: Broadcasted[] = [];
+  if (resend.length) {
+    sent = await broadcastAll(chain, resend.sort((a, b) => a.nonce - b.nonce));
+    await rpc("mark_transfers_broadcast", {
+      p_transfer_ids: sent.filter((s) => !s.error).map((s) => s.transfer_id),
+    });
+    counts.rebroadcast += sent.filter((s) => !s.error).length;
+  }
+
+  // 5. Gaps: a released nonce below a live one blocks everything after it. Fill it with a no-op.
+  counts.gaps_filled += await fillGaps(chain, wallet, used);
+
+  if (sent.length) {
+    const outcomes = await settle(chain, sent, opts.receiptTimeoutMs);
+    counts.confirmed += outcomes.filter((o) => o.status === "confirmed").length;
+    counts.failed += outcomes.filter((o) => o.status === "failed").length;
+  }
+  return counts;
+}
+
+async function fillGaps(chain: JsonRpc, wallet: Wallet, used: bigint): Promise<number> {
+  const chainId = BigInt(await chain.call<string>("eth_chainId"));
+  const info = await rpc<{ released: number[]; max_live_nonce: number | null }>("released_nonces", {
+    p_chain_id: Number(chainId),
+    p_signer: wallet.address.toLowerCase(),
+  });
+  if (info.max_live_nonce === null) return 0;
+  let filled = 0;
+  for (const nonce of info.released) {
+    if (nonce >= info.max_live_nonce || BigInt(nonce) < used) continue;
+    const tx = Transaction.from({
+      type: 2,
+      chainId,
+      nonce,
+      to: wallet.address,
+      value: 0n,
+      gasLimit: 21_000n,
+      maxFeePerGas: 20_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    });
+    tx.signature = wallet.signingKey.sign(tx.unsignedHash);
+    await rpc("consume_released_nonce", {
+      p_chain_id: Number(chainId),
+      p_signer: wallet.address,
+      p_nonce: nonce,
+    });
+    await chain.call("eth_sendRawTransaction", [tx.serialized]);
+    filled++;
+  }
+  return filled;
+}
