@@ -3,6 +3,7 @@
 import postgres from "postgres";
 import { startEphemeralStack } from "../local/ephemeral.ts";
 import { benchRosSlot } from "./ros-slot.ts";
+import { benchTokens } from "./token-distribution.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);
@@ -11,26 +12,47 @@ function arg(name: string, fallback: string): string {
 
 const rosSizes = arg("--ros-sizes", "10000,100000,1000000").split(",").map(Number);
 const loopMax = Number(arg("--loop-max", "100000"));
+const tokenN = Number(arg("--tokens", "1000"));
+const only = arg("--only", "all");
 
 const stack = await startEphemeralStack();
 const sql = postgres(stack.info.db_url, { max: 1, onnotice: () => {} });
 try {
-  console.log("\nROS: one slot (0.5 %) over N stakes");
-  console.log(
-    "| stakes | slot (ms) | floor (ms) | slot / floor | loop (ms) | loop / slot | µs per stake |",
-  );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|");
-  let day = 1;
-  for (const n of rosSizes) {
-    const date = `2040-01-${String(day++).padStart(2, "0")}`;
-    const r = await benchRosSlot(sql, n, date, n <= loopMax);
+  if (only === "all" || only === "tokens") {
+    const r = await benchTokens(sql, stack.info, tokenN, 200);
     console.log(
-      `| ${n} | ${r.slotMs.toFixed(0)} | ${r.floorMs.toFixed(0)} | ${
-        (r.slotMs / r.floorMs).toFixed(2)
-      }x | ${r.loopMs === null ? "n/a" : r.loopMs.toFixed(0)} | ${
-        r.loopMs === null ? "n/a" : (r.loopMs / r.slotMs).toFixed(1) + "x"
-      } | ${(r.slotMs * 1000 / n).toFixed(1)} |`,
+      `\nToken distribution: ${r.n} investments end to end (distribute-tokens via the gateway)`,
     );
+    console.log(
+      "| pipeline (tx/s) | sequential, 25 ms polling (tx/s) | pipeline / it | sequential, 2 ms polling (tx/s) | pipeline / it | raw pipelined ceiling, no DB (tx/s) |",
+    );
+    console.log("|---:|---:|---:|---:|---:|---:|");
+    console.log(
+      `| ${r.pipelineTps.toFixed(0)} (${r.confirmed} confirmed) | ${
+        r.sequentialTypicalTps.toFixed(1)
+      } | ${(r.pipelineTps / r.sequentialTypicalTps).toFixed(1)}x | ${
+        r.sequentialTps.toFixed(1)
+      } | ${(r.pipelineTps / r.sequentialTps).toFixed(1)}x | ${r.rawTps.toFixed(0)} |`,
+    );
+  }
+  if (only === "all" || only === "ros") {
+    console.log("\nROS: one slot (0.5 %) over N stakes");
+    console.log(
+      "| stakes | slot (ms) | floor (ms) | slot / floor | loop (ms) | loop / slot | µs per stake |",
+    );
+    console.log("|---:|---:|---:|---:|---:|---:|---:|");
+    let day = 1;
+    for (const n of rosSizes) {
+      const date = `2040-01-${String(day++).padStart(2, "0")}`;
+      const r = await benchRosSlot(sql, n, date, n <= loopMax);
+      console.log(
+        `| ${n} | ${r.slotMs.toFixed(0)} | ${r.floorMs.toFixed(0)} | ${
+          (r.slotMs / r.floorMs).toFixed(2)
+        }x | ${r.loopMs === null ? "n/a" : r.loopMs.toFixed(0)} | ${
+          r.loopMs === null ? "n/a" : (r.loopMs / r.slotMs).toFixed(1) + "x"
+        } | ${(r.slotMs * 1000 / n).toFixed(1)} |`,
+      );
+    }
   }
 } finally {
   await sql.end();

@@ -24,7 +24,13 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
   || [ ! -x node_modules/.bin/deno ]; then
   log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  # A registry mirror without the other platforms' optional binaries (as here) makes `npm ci`
+  # refuse the lock file; `npm install` then installs exactly the locked versions and leaves the
+  # lock file unchanged.
+  if ! npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1; then
+    log "npm ci refused the lock file; installing the locked versions with npm install"
+    npm install --no-audit --no-fund --loglevel=error >/dev/null
+  fi
   touch node_modules/.package-lock.json
 fi
 
