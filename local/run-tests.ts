@@ -103,6 +103,27 @@ try {
     failed += Number(m[2]);
   }
   if (r.code !== 0 && (!m || Number(m[2]) === 0)) failed += 1;
+
+  // A few chaos seeds on the same stack (last: they restart its Postgres). `npm run chaos` runs more.
+  if (filter.length === 0 || filter.includes("chaos")) {
+    const seeds = Deno.env.get("CHAOS_SEEDS") ?? "8";
+    console.log(`[test] chaos: ${seeds} seeds`);
+    const c = await tee(deno, [
+      "run",
+      "-A",
+      "tests/chaos/run.ts",
+      "--seeds",
+      seeds,
+      "--steps",
+      "40",
+    ], {
+      NO_COLOR: "1",
+      STACK_JSON: stack.stackJson,
+    });
+    const cm = /chaos: (\d+) passed, (\d+) failed/.exec(c.text);
+    passed += Number(cm?.[1] ?? 0);
+    failed += Number(cm?.[2] ?? 0) + (cm ? 0 : 1);
+  }
 } catch (e) {
   console.error(`[test] ${e instanceof Error ? e.message : e}`);
   failed += 1;

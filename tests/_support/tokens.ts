@@ -73,10 +73,23 @@ export function chargeSuccess(inv: Investment, overrides: Record<string, unknown
   });
 }
 
+/** fetch, retried once when the connection itself fails (a keep-alive socket closed by the
+ * server as the request went out). Every endpoint used here is idempotent, like Paystack's own
+ * retries assume. */
+async function post(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    await new Promise((r) => setTimeout(r, 50));
+    return await fetch(url, init);
+  }
+}
+
 export async function sendWebhook(body: string, signature?: string) {
   const sig = signature ??
     paystackSignature(new TextEncoder().encode(body), stack.paystack_secret_key);
-  const res = await fetch(`${stack.api_url}/functions/v1/paystack-webhook`, {
+  const res = await post(`${stack.api_url}/functions/v1/paystack-webhook`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-paystack-signature": sig },
     body,
@@ -85,7 +98,7 @@ export async function sendWebhook(body: string, signature?: string) {
 }
 
 export async function callFunction(name: string, body: unknown = {}) {
-  const res = await fetch(`${stack.api_url}/functions/v1/${name}`, {
+  const res = await post(`${stack.api_url}/functions/v1/${name}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",

@@ -1,0 +1,239 @@
+// Executes one chaos schedule against the stack, recovers, and returns the invariant violations.
+import type { Step } from "./schedule.ts";
+import { db, rpcHttp, stack } from "../_support/stack.ts";
+import {
+  chain,
+  chargeSuccess,
+  distribute,
+  invest,
+  type Investment,
+  type Investor,
+  newInvestor,
+  reconcile,
+  sendWebhook,
+  setKyc,
+  setWallet,
+  tokenInvariants,
+} from "../_support/tokens.ts";
+
+const svc = (fn: string, body: unknown) => rpcHttp(fn, body, stack.service_role_key);
+
+async function restartPostgres(stackDir: string) {
+  const port = new URL(stack.db_url).port;
+  const args = [
+    "-u",
+    "postgres",
+    "--",
+    "/usr/lib/postgresql/15/bin/pg_ctl",
+    "-D",
+    `${stackDir}/pg`,
+    "-m",
+    "fast",
+    "-w",
+    "-o",
+    `-p ${port}`,
+    "restart",
+  ];
+  const out = await new Deno.Command(Deno.uid() === 0 ? "runuser" : args[3], {
+    args: Deno.uid() === 0 ? args : args.slice(4),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
+
+export async function runSchedule(
+  seed: number,
+  steps: Step[],
+  stackDir: string,
+): Promise<string[]> {
+  const sql = db(4);
+  const investors: Investor[] = [];
+  const investments: { inv: Investment; who: number }[] = [];
+  const date = new Date(Date.UTC(2050, 0, 1) + seed * 86_400_000).toISOString().slice(0, 10);
+  const at = (minute: number) =>
+    new Date(Date.parse(`${date}T00:00:00+01:00`) + minute * 60_000).toISOString();
+  const seedUsers = () => investors.map((i) => i.id);
+  try {
+    await sql`update app.settings set value = 'off' where key = 'auto_distribute'`;
+    for (const s of steps) {
+      switch (s.op) {
+        case "investor":
+          investors.push(await newInvestor(sql, { verified: s.verified, wallet: s.wallet }));
+          break;
+        case "invest":
+          investments.push({ inv: await invest(investors[s.who], s.tokens), who: s.who });
+          break;
+        case "webhook": {
+          const { inv } = investments[s.inv];
+          const body = chargeSuccess(inv, s.underpay ? { amount: inv.amount_subunit - 100 } : {});
+          await Promise.all(Array.from({ length: s.copies }, () => sendWebhook(body)));
+          break;
+        }
+        case "kyc":
+          await setKyc(investors[s.who].id, "verified");
+          break;
+        case "wallet":
+          if (!investors[s.who].wallet) {
+            investors[s.who].wallet = await setWallet(investors[s.who].jwt);
+          }
+          break;
+        case "distribute": {
+          if (s.dbErrorOnConfirm) {
+            await sql.unsafe(`
+              create or replace function app.zz_chaos_refuse() returns trigger language plpgsql as $$
+              begin raise exception 'chaos: database error on confirm'; end $$;
+              create trigger zz_chaos_refuse before insert or update on app.token_holdings
+                for each row execute function app.zz_chaos_refuse();`);
+          }
+          try {
+            await Promise.all(
+              Array.from({ length: s.workers }, (_, k) =>
+                distribute({
+                  receipt_timeout_ms: 3000,
+                  ...(k === 0 && s.fault ? { _fault: s.fault } : {}),
+                })),
+            );
+          } finally {
+            if (s.dbErrorOnConfirm) {
+              await sql.unsafe(`drop trigger if exists zz_chaos_refuse on app.token_holdings;
+                drop function if exists app.zz_chaos_refuse();`);
+            }
+          }
+          break;
+        }
+        case "pause_mining_distribute": {
+          await chain.call("evm_setAutomine", [false]);
+          try {
+            await distribute({ receipt_timeout_ms: 200 });
+            const pending = await sql<{ tx_hash: string }[]>`
+              select tx_hash from app.token_transfers where status = 'broadcast' and tx_hash is not null
+               order by nonce desc limit ${s.drop}`;
+            for (const p of pending) await chain.call("anvil_dropTransaction", [p.tx_hash]);
+          } finally {
+            await chain.call("evm_setAutomine", [true]);
+            await chain.call("evm_mine", []);
+          }
+          break;
+        }
+        case "reconcile":
+          await reconcile({ receipt_timeout_ms: 3000 });
+          break;
+        case "restart_postgres": {
+          const run = distribute({ receipt_timeout_ms: 3000 }).catch(() => null);
+          await new Promise((r) => setTimeout(r, 20));
+          await restartPostgres(stackDir);
+          await run;
+          break;
+        }
+        case "stake": {
+          const who = investors[s.who];
+          await svc("credit_funded_wallet", {
+            p_user_id: who.id,
+            p_amount: s.amount,
+            p_reference: `chaos-${crypto.randomUUID()}`,
+          });
+          await rpcHttp("create_stake", { p_amount: s.amount }, who.jwt);
+          break;
+        }
+        case "queue_slot":
+          await svc("admin_queue_distribution", {
+            p_distribution_date: date,
+            p_slots: [{ slot_number: s.slot, ros_percentage: s.pct, scheduled_for: at(s.minute) }],
+          });
+          break;
+        case "execute_slots":
+          await Promise.all(
+            Array.from(
+              { length: s.callers },
+              () => svc("execute_due_slots", { p_now: at(s.upToMinute) }),
+            ),
+          );
+          break;
+        case "retry_slot":
+          await svc("admin_retry_slot", { p_distribution_date: date, p_slot_number: s.slot });
+          break;
+        case "cancel_slot":
+          await svc("admin_cancel_slot", { p_distribution_date: date, p_slot_number: s.slot });
+          break;
+      }
+    }
+    return await recoverAndCheck(
+      sql,
+      seedUsers(),
+      investments.map((i) => i.inv.investment_id),
+      date,
+      at,
+    );
+  } finally {
+    await chain.call("evm_setAutomine", [true]).catch(() => {});
+    await sql`update app.settings set value = 'on' where key = 'auto_distribute'`.catch(() => {});
+    await sql.end();
+  }
+}
+
+async function recoverAndCheck(
+  sql: ReturnType<typeof db>,
+  users: string[],
+  investmentIds: string[],
+  date: string,
+  at: (m: number) => string,
+): Promise<string[]> {
+  // Recovery: what the cron jobs do, until nothing is in flight or waiting.
+  for (let round = 0; round < 8; round++) {
+    await reconcile({ receipt_timeout_ms: 5000 });
+    await distribute({ receipt_timeout_ms: 5000 });
+    const [open] = await sql`
+      select count(*) filter (where t.status in ('planned', 'signed', 'broadcast'))::int as in_flight
+        from app.token_transfers t where t.user_id = any(${users}::uuid[])`;
+    const [waiting] = await sql`
+      select count(*)::int as n from app.investments i join app.profiles p on p.user_id = i.user_id
+       where i.id = any(${investmentIds}::uuid[]) and i.payment_status in ('confirmed', 'distributing')
+         and p.kyc_status = 'verified' and p.wallet_address is not null`;
+    if (open.in_flight === 0 && waiting.n === 0) break;
+  }
+  await svc("execute_due_slots", { p_now: at(2000) });
+  const completed = await sql<{ slot_number: number }[]>`
+    select slot_number from app.ros_slots where distribution_date = ${date} and status = 'COMPLETED'`;
+  for (const c of completed) {
+    await svc("admin_retry_slot", { p_distribution_date: date, p_slot_number: c.slot_number });
+  }
+
+  const bad = await tokenInvariants(sql, users);
+  const stuck = await sql`
+    select i.id, i.payment_status from app.investments i join app.profiles p on p.user_id = i.user_id
+     where i.id = any(${investmentIds}::uuid[]) and i.payment_status in ('confirmed', 'distributing')
+       and p.kyc_status = 'verified' and p.wallet_address is not null`;
+  if (stuck.length) {
+    bad.push(`${stuck.length} paid investments of qualified investors were never distributed`);
+  }
+  const inFlight =
+    await sql`select id, status from app.token_transfers where user_id = any(${users}::uuid[])
+    and status in ('planned', 'signed', 'broadcast')`;
+  if (inFlight.length) bad.push(`${inFlight.length} transfers still in flight after recovery`);
+  const mismatched =
+    await sql`select id from app.investments where id = any(${investmentIds}::uuid[])
+    and payment_status = 'amount_mismatch' and transfer_id is not null`;
+  if (mismatched.length) bad.push("an underpaid investment was distributed");
+  // ROS and ledger invariants (global).
+  const ledger = await sql`select * from app.ledger_violations()`;
+  if (ledger.length) bad.push(`ledger: ${JSON.stringify(ledger.slice(0, 3))}`);
+  const [earned] = await sql`select count(*)::int as n from app.stakes s
+    where s.total_earned <> coalesce((select sum(p.amount) from app.ros_payouts p where p.stake_id = s.id), 0)
+       or s.total_earned > floor(s.amount * s.max_return_percent) / 100`;
+  if (earned.n) {
+    bad.push(`${earned.n} stakes whose total_earned is not the sum of payouts or exceeds the cap`);
+  }
+  const slots = await sql<{ slot_number: number; status: string; missing: number }[]>`
+    select slot_number, status, app.slot_missing_payouts(s)::int as missing from app.ros_slots s
+     where distribution_date = ${date}`;
+  for (const s of slots) {
+    if (s.status === "PENDING" || s.status === "EXECUTING" || s.status === "FAILED") {
+      bad.push(`slot ${s.slot_number} ended ${s.status}`);
+    }
+    if (s.status === "COMPLETED" && s.missing > 0) {
+      bad.push(`slot ${s.slot_number} is missing ${s.missing} payouts`);
+    }
+  }
+  return bad;
+}

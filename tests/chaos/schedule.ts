@@ -1,0 +1,78 @@
+// A chaos schedule: a seeded list of steps over investors, webhooks, distribution workers,
+// reconciler runs, ROS slots and admin changes, with faults injected at named points.
+import type { Rng } from "./prng.ts";
+
+export type Step =
+  | { op: "investor"; verified: boolean; wallet: boolean }
+  | { op: "invest"; who: number; tokens: number }
+  | { op: "webhook"; inv: number; copies: number; underpay: boolean }
+  | { op: "kyc"; who: number }
+  | { op: "wallet"; who: number }
+  | { op: "distribute"; workers: number; fault: string | null; dbErrorOnConfirm: boolean }
+  | { op: "pause_mining_distribute"; drop: number }
+  | { op: "reconcile" }
+  | { op: "restart_postgres" }
+  | { op: "stake"; who: number; amount: number }
+  | { op: "queue_slot"; slot: number; pct: number; minute: number }
+  | { op: "execute_slots"; callers: number; upToMinute: number }
+  | { op: "retry_slot"; slot: number }
+  | { op: "cancel_slot"; slot: number };
+
+const FAULTS = ["after_claim", "after_sign", "after_record", "after_broadcast", "before_confirm"];
+
+export function schedule(rng: Rng, length: number): Step[] {
+  const steps: Step[] = [];
+  let investors = 0;
+  let investments = 0;
+  let slots = 0;
+  const add = (s: Step) => steps.push(s);
+  for (let i = 0; i < 3; i++) {
+    add({ op: "investor", verified: rng.chance(0.7), wallet: rng.chance(0.8) });
+    investors++;
+  }
+  while (steps.length < length) {
+    const r = rng.next();
+    if (r < 0.1) {
+      add({ op: "investor", verified: rng.chance(0.7), wallet: rng.chance(0.8) });
+      investors++;
+    } else if (r < 0.25) {
+      add({ op: "invest", who: rng.int(0, investors - 1), tokens: rng.int(1, 20) });
+      investments++;
+    } else if (r < 0.4 && investments > 0) {
+      add({
+        op: "webhook",
+        inv: rng.int(0, investments - 1),
+        copies: rng.int(1, 3),
+        underpay: rng.chance(0.1),
+      });
+    } else if (r < 0.45) {
+      add({ op: "kyc", who: rng.int(0, investors - 1) });
+    } else if (r < 0.5) {
+      add({ op: "wallet", who: rng.int(0, investors - 1) });
+    } else if (r < 0.62) {
+      add({
+        op: "distribute",
+        workers: rng.int(1, 3),
+        fault: rng.chance(0.4) ? rng.pick(FAULTS) : null,
+        dbErrorOnConfirm: rng.chance(0.1),
+      });
+    } else if (r < 0.66) {
+      add({ op: "pause_mining_distribute", drop: rng.int(0, 2) });
+    } else if (r < 0.72) {
+      add({ op: "reconcile" });
+    } else if (r < 0.74) {
+      add({ op: "restart_postgres" });
+    } else if (r < 0.8) {
+      add({ op: "stake", who: rng.int(0, investors - 1), amount: rng.int(1, 500) });
+    } else if (r < 0.86 && slots < 100) {
+      add({ op: "queue_slot", slot: ++slots, pct: rng.int(1, 400) / 100, minute: rng.int(0, 600) });
+    } else if (r < 0.93) {
+      add({ op: "execute_slots", callers: rng.int(1, 3), upToMinute: rng.int(0, 700) });
+    } else if (r < 0.97 && slots > 0) {
+      add({ op: "retry_slot", slot: rng.int(1, slots) });
+    } else if (slots > 0) {
+      add({ op: "cancel_slot", slot: rng.int(1, slots) });
+    }
+  }
+  return steps;
+}
