@@ -1,9 +1,17 @@
 // F8 and every named crash point: a distribution run dies at the point, later runs and the
 // reconciler finish the work, the tokens arrive exactly once, and more runs change nothing.
 import assert from "node:assert/strict";
-import { db } from "./_support/stack.ts";
+import { dirname } from "node:path";
+import { db, rpcHttp, stack } from "./_support/stack.ts";
+
+async function callService(fn: string, body: unknown) {
+  const r = await rpcHttp(fn, body, stack.service_role_key);
+  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  return r.body;
+}
 import {
   autoDistribute,
+  chain,
   chargeSuccess,
   distribute,
   holdings,
@@ -126,6 +134,152 @@ Deno.test("an off-book transfer from the treasury is flagged, never repaired by 
   const d = await distribute({ user_id: next.investor.id });
   assert.equal(d.body.confirmed, 1);
   assert.equal(await onChain(next.investor.wallet!), 1n);
+});
+
+Deno.test("dropped transactions: the reconciler rebroadcasts the recorded bytes, once", async () => {
+  const a = await confirmedInvestment(3);
+  const b = await confirmedInvestment(5);
+  await chain.call("evm_setAutomine", [false]);
+  let hashes: string[] = [];
+  try {
+    const run = await distribute({ receipt_timeout_ms: 200 });
+    assert.equal(run.body.claimed >= 2, true);
+    assert.equal(run.body.pending >= 2, true, "nothing mined while mining is paused");
+    const rows = await sql<{ tx_hash: string }[]>`
+      select tx_hash from app.token_transfers where user_id in (${a.investor.id}, ${b.investor.id})`;
+    hashes = rows.map((r) => r.tx_hash);
+    // The node forgets them (a dropped transaction, or an RPC node that lost its pool).
+    for (const h of hashes) await chain.call("anvil_dropTransaction", [h]);
+  } finally {
+    await chain.call("evm_setAutomine", [true]);
+  }
+  await chain.call("evm_mine", []);
+  assert.equal(await onChain(a.investor.wallet!), 0n, "dropped: nothing arrived");
+  const fixed = await reconcile();
+  assert.equal(fixed.body.rebroadcast >= 2, true, JSON.stringify(fixed.body));
+  assert.equal(await onChain(a.investor.wallet!), 3n);
+  assert.equal(await onChain(b.investor.wallet!), 5n);
+  assert.equal(await status(sql, a.inv.investment_id), "tokens_distributed");
+  assert.equal((await reconcile()).body.rebroadcast, 0, "nothing left to resend");
+  assert.deepEqual(await tokenInvariants(sql, [a.investor.id, b.investor.id]), []);
+});
+
+Deno.test("mining paused during a run: the transfers confirm once mining resumes", async () => {
+  const { investor, inv } = await confirmedInvestment(6);
+  await chain.call("evm_setAutomine", [false]);
+  try {
+    const run = await distribute({ user_id: investor.id, receipt_timeout_ms: 300 });
+    assert.equal(run.body.pending, 1, "no receipt yet: left for reconciliation");
+    assert.equal(await status(sql, inv.investment_id), "distributing");
+    const early = await reconcile({ receipt_timeout_ms: 300 });
+    assert.equal(early.body.confirmed, 0, "still unmined: nothing confirmed, nothing failed");
+    assert.equal(early.body.failed, 0);
+  } finally {
+    await chain.call("evm_setAutomine", [true]);
+  }
+  await chain.call("evm_mine", []);
+  const fixed = await reconcile();
+  assert.equal(fixed.body.confirmed >= 1, true);
+  assert.equal(await onChain(investor.wallet!), 6n);
+  assert.deepEqual(await tokenInvariants(sql, [investor.id]), []);
+});
+
+Deno.test("a stuck transfer gets a fee-bumped replacement at the same nonce; whichever is mined confirms", async () => {
+  const { investor, inv } = await confirmedInvestment(2);
+  await chain.call("evm_setAutomine", [false]);
+  try {
+    await distribute({ user_id: investor.id, receipt_timeout_ms: 200 });
+    const bumped = await reconcile({ bump_after_seconds: 0, receipt_timeout_ms: 200 });
+    assert.equal(bumped.body.bumped, 1, JSON.stringify(bumped.body));
+  } finally {
+    await chain.call("evm_setAutomine", [true]);
+  }
+  await chain.call("evm_mine", []);
+  const [t] =
+    await sql`select t.nonce, (select count(*)::int from app.transfer_attempts a where a.transfer_id = t.id) as attempts
+    from app.token_transfers t where t.user_id = ${investor.id}`;
+  assert.equal(t.attempts, 2, "both attempts are kept");
+  await reconcile();
+  assert.equal(await status(sql, inv.investment_id), "tokens_distributed");
+  assert.equal(await onChain(investor.wallet!), 2n, "one nonce, mined once");
+  assert.deepEqual(await tokenInvariants(sql, [investor.id]), []);
+});
+
+Deno.test("a Postgres restart in the middle of a run: recovery finishes it, once", async () => {
+  const { investor, inv } = await confirmedInvestment(8);
+  const run = distribute({ user_id: investor.id }).catch(() => null);
+  await new Promise((r) => setTimeout(r, 15));
+  const port = new URL(stack.db_url).port;
+  const pgDir = `${dirname(Deno.env.get("STACK_JSON")!)}/pg`;
+  const args = [
+    "/usr/lib/postgresql/15/bin/pg_ctl",
+    "-D",
+    pgDir,
+    "-m",
+    "fast",
+    "-w",
+    "-o",
+    `-p ${port}`,
+    "restart",
+  ];
+  const out = await new Deno.Command(Deno.uid() === 0 ? "runuser" : args[0], {
+    args: Deno.uid() === 0 ? ["-u", "postgres", "--", ...args] : args.slice(1),
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success, "postgres restarted");
+  await run;
+  const sql2 = db();
+  try {
+    for (
+      let i = 0;
+      i < 3 && (await status(sql2, inv.investment_id)) !== "tokens_distributed";
+      i++
+    ) {
+      await reconcile();
+      await distribute({ user_id: investor.id });
+    }
+    assert.equal(await status(sql2, inv.investment_id), "tokens_distributed");
+    assert.equal(await onChain(investor.wallet!), 8n);
+    assert.deepEqual(await tokenInvariants(sql2, [investor.id]), []);
+  } finally {
+    await sql2.end();
+  }
+});
+
+Deno.test("a released nonce below live transfers is filled, so one lost nonce cannot block the queue", async () => {
+  const a = await confirmedInvestment(1);
+  const b = await confirmedInvestment(2);
+  await chain.call("evm_setAutomine", [false]);
+  try {
+    await distribute({ receipt_timeout_ms: 100 });
+    const [first, second] = await sql<{ id: string; nonce: string; tx_hash: string }[]>`
+      select id, nonce, tx_hash from app.token_transfers
+       where user_id in (${a.investor.id}, ${b.investor.id}) order by nonce`;
+    // The lower one is lost before it was ever mined, and declared unminable: its nonce is released.
+    await chain.call("anvil_dropTransaction", [first.tx_hash]);
+    const failed = await callService("fail_token_transfer", {
+      p_transfer_id: first.id,
+      p_error: "lost before mining",
+      p_nonce_consumed: false,
+    });
+    assert.equal(failed.nonce_released, true);
+    assert.ok(Number(second.nonce) > Number(first.nonce));
+  } finally {
+    await chain.call("evm_setAutomine", [true]);
+  }
+  await chain.call("evm_mine", []);
+  const fixed = await reconcile();
+  assert.equal(fixed.body.gaps_filled, 1, JSON.stringify(fixed.body));
+  // The higher nonce could only be mined once the gap below it was filled.
+  const who = (await sql`select user_id from app.token_transfers where status = 'confirmed'
+    and user_id in (${a.investor.id}, ${b.investor.id})`).map((r) => r.user_id);
+  assert.equal(who.length, 1, "the queued transfer confirmed after the gap was filled");
+  // The released investment is planned again, on a fresh nonce.
+  for (let i = 0; i < 3; i++) await distribute();
+  assert.equal(await onChain(a.investor.wallet!), 1n);
+  assert.equal(await onChain(b.investor.wallet!), 2n);
+  assert.deepEqual(await tokenInvariants(sql, [a.investor.id, b.investor.id]), []);
 });
 
 Deno.test({
