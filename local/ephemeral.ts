@@ -25,11 +25,14 @@ async function waitForFile(path: string, child: Deno.ChildProcess, timeoutMs: nu
   throw new Error(`the ephemeral stack was not ready within ${timeoutMs / 1000}s`);
 }
 
-export async function startEphemeralStack(extraEnv: Record<string, string> = {}) {
-  const dir = await Deno.makeTempDir({ prefix: "payout-stack-" });
+export async function startEphemeralStack(
+  extraEnv: Record<string, string> = {},
+  opts: { dir?: string; keepDir?: boolean } = {},
+) {
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "payout-stack-" });
   const env = {
     STACK_DIR: dir,
-    STACK_FRESH: "1",
+    STACK_FRESH: opts.dir ? "0" : "1",
     STACK_SEED: "0",
     STACK_CRON: "0",
     DB_PORT: String(freePort()),
@@ -51,11 +54,11 @@ export async function startEphemeralStack(extraEnv: Record<string, string> = {})
       child.kill("SIGTERM");
     } catch { /* gone */ }
     await child.status;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (!opts.keepDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
     const info: StackInfo = JSON.parse(await waitForFile(`${dir}/stack.json`, child, 120_000));
-    return { info, dir, env, stop, stackJson: `${dir}/stack.json` };
+    return { info, dir, env, stop, stackJson: `${dir}/stack.json`, pid: child.pid };
   } catch (e) {
     await stop();
     throw e;

@@ -95,6 +95,21 @@ Deno.test("supabase-js .rpc() works unmodified against the gateway", async () =>
   assert.equal(bad.error?.code, "PT409");
 });
 
+Deno.test("supabase-js .functions.invoke() reaches the edge functions through the gateway", async () => {
+  const { data, error } = await client(stack.service_role_key).functions.invoke(
+    "distribute-tokens",
+    {
+      body: { limit: 1 },
+    },
+  );
+  assert.equal(error, null);
+  assert.equal(typeof data.claimed, "number");
+  const denied = await client(userJwt(crypto.randomUUID())).functions.invoke("distribute-tokens", {
+    body: {},
+  });
+  assert.ok(denied.error, "a plain user is refused");
+});
+
 Deno.test("net.http_post is delivered after commit and never after rollback", async () => {
   const seen: string[] = [];
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {

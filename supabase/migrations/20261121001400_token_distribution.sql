@@ -393,11 +393,17 @@ begin
     insert into app.released_nonces (chain_id, signer, nonce) values (v_t.chain_id, v_t.signer, v_t.nonce)
     on conflict do nothing;
   end if;
+  -- Released investments are claimed again, except after three failed transfers: then they stop
+  -- as `failed` (listed by admin_token_alerts) instead of burning gas every minute forever.
   with released as (
-    update app.investments
-       set payment_status = 'confirmed', transfer_id = null, updated_at = now()
-     where transfer_id = v_t.id and payment_status = 'distributing'
-    returning id
+    update app.investments i
+       set payment_status = case
+             when (select count(*) from app.investment_events e
+                    where e.investment_id = i.id and e.status = 'failed') >= 2 then 'failed'
+             else 'confirmed' end,
+           transfer_id = null, updated_at = now()
+     where i.transfer_id = v_t.id and i.payment_status = 'distributing'
+    returning i.id
   ), ev as (
     insert into app.investment_events (investment_id, status, transfer_id, detail)
     select id, 'failed', v_t.id, left(coalesce(p_error, 'failed'), 2000) from released

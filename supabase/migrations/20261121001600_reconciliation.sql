@@ -213,11 +213,16 @@ begin
         union all
         select jsonb_build_object('kind', 'amount_mismatch', 'investment_id', i.id, 'user_id', i.user_id)
           from app.investments i where i.payment_status = 'amount_mismatch'
+        union all
+        select jsonb_build_object('kind', 'investment_failed', 'investment_id', i.id, 'user_id', i.user_id,
+                 'hint', 'three transfers failed; fix the cause, then set it back to confirmed')
+          from app.investments i where i.payment_status = 'failed'
       ) x), '[]'::jsonb);
 end
 $$;
 comment on function public.admin_token_alerts(interval) is
   'Admin or service: token pipeline alerts: stuck_transfer, failed_transfer (7 days), discrepancy '
-  '(latest reconciliation run), waiting_on_kyc, waiting_on_wallet, amount_mismatch.';
+  '(latest reconciliation run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
+  '(three failed transfers: needs a person).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

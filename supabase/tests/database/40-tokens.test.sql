@@ -1,6 +1,6 @@
 -- Payments and token distribution RPCs: happy paths, errors, roles, and F6/F7/F8/F9 at the SQL level.
 begin;
-select plan(91);
+select plan(93);
 
 select tests.create_user('inv1@test.io') as u1 \gset
 select tests.create_user('inv2@test.io') as u2 \gset
@@ -205,6 +205,24 @@ select cmp_ok(public.record_reconciliation_run('{"checked":0}', '[{"kind":"chain
 select tests.authenticate_as(:'adm', 'aal1');
 select ok(public.admin_token_alerts() @> '[{"kind":"discrepancy"}]', 'admin_token_alerts shows the latest discrepancies');
 select ok(public.admin_token_alerts() @> '[{"kind":"amount_mismatch"}]', 'and amount mismatches');
+-- A transfer that keeps failing stops after three attempts instead of retrying forever.
+select tests.authenticate_as(:'u2');
+select public.create_investment(:'tok', 1) as i6 \gset
+select tests.authenticate_as_service();
+select from public.record_paystack_event(jsonb_build_object('event', 'charge.success', 'data',
+  jsonb_build_object('id', 9030, 'reference', (:'i6'::jsonb) ->> 'reference', 'amount', 25050, 'currency', 'NGN')));
+create function pg_temp.claim_and_revert(p_signer text) returns void language plpgsql as $$
+begin
+  for i in 1..3 loop
+    perform public.fail_token_transfer(
+      (public.claim_token_distributions('w', p_signer, 99999, 0) #>> '{0,transfer_id}')::uuid, 'reverted', true);
+  end loop;
+end $$;
+select pg_temp.claim_and_revert(:'signer');
+select tests.clear_authentication();
+select is((select payment_status from app.investments where id = ((:'i6'::jsonb) ->> 'investment_id')::uuid), 'failed', 'after three failed transfers the investment stops as failed');
+select tests.authenticate_as(:'adm', 'aal1');
+select ok(public.admin_token_alerts() @> '[{"kind":"investment_failed"}]', 'and is listed for a person');
 select tests.authenticate_as(:'u1');
 select throws_ok($$select public.admin_token_alerts()$$, '42501', null, 'a user cannot read token alerts');
 select throws_ok($$select public.token_audit_targets()$$, '42501', null, 'a user cannot read audit targets');
