@@ -65,6 +65,20 @@ as $$
          not in ('anon', 'authenticated', 'service_role')
 $$;
 
+-- Service-only RPCs: 42501 with the given reason for anyone else.
+create or replace function app.require_service(p_message text)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if not app.is_service() then
+    perform app.fail('42501', p_message, 'this RPC is called by the platform with the service role key');
+  end if;
+end
+$$;
+
 create or replace function app.is_admin()
 returns boolean
 language sql

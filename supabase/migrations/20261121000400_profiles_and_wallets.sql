@@ -107,9 +107,7 @@ declare
   v_prev_amount numeric;
   v_prev_account bigint;
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role may credit wallets');
-  end if;
+  perform app.require_service('only the service role may credit wallets');
   if p_amount is null or p_amount <= 0 or p_amount <> round(p_amount, 2) then
     perform app.fail('PT400', 'p_amount must be positive with at most 2 decimals');
   end if;

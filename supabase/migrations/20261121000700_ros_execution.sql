@@ -33,6 +33,7 @@ begin
     select e.stake_id, e.user_id, v_slot.distribution_date, v_slot.slot_number, v_slot.id, e.amount, v_tx
       from eligible e
      where e.amount > 0
+     order by e.stake_id -- index order: sequential inserts into this slot's part of the key
     on conflict on constraint one_payout_per_stake_slot do nothing
     returning stake_id, amount
   ), paid_stakes as (
@@ -128,9 +129,7 @@ declare
   v_slot bigint;
   v_count int := 0;
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role and pg_cron run slots');
-  end if;
+  perform app.require_service('only the service role and pg_cron run slots');
   -- One executor at a time; a concurrent call returns 0 at once: the running one takes every
   -- due slot, including any that became due meanwhile.
   if not pg_catalog.pg_try_advisory_xact_lock(7301, 0) then

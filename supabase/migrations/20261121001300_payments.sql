@@ -128,9 +128,7 @@ declare
   v_outcome text;
   v_amount numeric;
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role records Paystack events');
-  end if;
+  perform app.require_service('only the service role records Paystack events');
   if v_type is null or jsonb_typeof(v_data) is distinct from 'object' or coalesce(v_event_id, '') = '' then
     perform app.fail('PT400', 'a Paystack event needs "event" and "data.id"');
   end if;

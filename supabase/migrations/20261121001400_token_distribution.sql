@@ -55,9 +55,7 @@ declare
   v_base bigint;
   v_result jsonb;
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role claims distributions');
-  end if;
+  perform app.require_service('only the service role claims distributions');
   if v_signer !~ '^0x[0-9a-f]{40}$' then
     perform app.fail('PT400', 'p_signer must be the treasury address');
   end if;
@@ -207,9 +205,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role records transfers');
-  end if;
+  perform app.require_service('only the service role records transfers');
   return app.record_signed(p_transfer_id, p_tx_hash, p_raw_tx);
 end
 $$;
@@ -226,9 +222,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role records transfers');
-  end if;
+  perform app.require_service('only the service role records transfers');
   if jsonb_typeof(p_transfers) is distinct from 'array' then
     perform app.fail('PT400', 'p_transfers must be an array of {transfer_id, tx_hash, raw_tx}');
   end if;
@@ -251,9 +245,7 @@ as $$
 declare
   v_n int;
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role updates transfers');
-  end if;
+  perform app.require_service('only the service role updates transfers');
   update app.token_transfers
      set status = 'broadcast', broadcast_at = coalesce(broadcast_at, now()), updated_at = now()
    where id = any (p_transfer_ids) and status = 'signed';
@@ -323,9 +315,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role confirms transfers');
-  end if;
+  perform app.require_service('only the service role confirms transfers');
   return app.confirm_transfer(p_transfer_id, p_tx_hash, p_block_number) - 'transfer_id';
 end
 $$;
@@ -342,9 +332,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role confirms transfers');
-  end if;
+  perform app.require_service('only the service role confirms transfers');
   if jsonb_typeof(p_confirmations) is distinct from 'array' then
     perform app.fail('PT400', 'p_confirmations must be an array of {transfer_id, tx_hash, block_number}');
   end if;
@@ -369,9 +357,7 @@ declare
   v_t app.token_transfers;
   v_released int;
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role fails transfers');
-  end if;
+  perform app.require_service('only the service role fails transfers');
   if p_nonce_consumed is null then
     perform app.fail('PT400', 'p_nonce_consumed is required: was the nonce used on chain?');
   end if;
@@ -428,9 +414,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role reconciles');
-  end if;
+  perform app.require_service('only the service role reconciles');
   return coalesce((
     select jsonb_agg(app.transfer_json(t) order by t.chain_id, t.signer, t.nonce)
       from app.token_transfers t

@@ -15,9 +15,7 @@ declare
   v_t app.token_transfers;
   v_hash text := lower(coalesce(p_tx_hash, ''));
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role records transfer attempts');
-  end if;
+  perform app.require_service('only the service role records transfer attempts');
   if v_hash !~ '^0x[0-9a-f]{64}$' or coalesce(p_raw_tx, '') !~ '^0x[0-9a-fA-F]+$' then
     perform app.fail('PT400', 'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex');
   end if;
@@ -57,9 +55,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role manages nonces');
-  end if;
+  perform app.require_service('only the service role manages nonces');
   delete from app.released_nonces where chain_id = p_chain_id and signer = lower(p_signer) and nonce = p_nonce;
   return found;
 end
@@ -77,9 +73,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role manages nonces');
-  end if;
+  perform app.require_service('only the service role manages nonces');
   return jsonb_build_object(
     'released', coalesce((select jsonb_agg(nonce order by nonce) from app.released_nonces
                            where chain_id = p_chain_id and signer = lower(p_signer)), '[]'::jsonb),
@@ -102,9 +96,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role audits');
-  end if;
+  perform app.require_service('only the service role audits');
   return jsonb_build_object(
     'holders', coalesce((
       select jsonb_agg(jsonb_build_object(
@@ -161,9 +153,7 @@ as $$
 declare
   v_run bigint;
 begin
-  if not app.is_service() then
-    perform app.fail('42501', 'only the service role records reconciliation runs');
-  end if;
+  perform app.require_service('only the service role records reconciliation runs');
   insert into app.reconciliation_runs (summary) values (coalesce(p_summary, '{}'::jsonb)) returning id into v_run;
   insert into app.token_discrepancies (run_id, kind, user_id, tokenization_id, detail)
   select v_run, coalesce(d ->> 'kind', 'unknown'), (d ->> 'user_id')::uuid, (d ->> 'tokenization_id')::uuid, d

@@ -2,21 +2,9 @@
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { signJwt } from "../../local/jwt.ts";
+import type { StackInfo } from "../../local/stack.ts";
 
-export type StackInfo = {
-  api_url: string;
-  db_url: string;
-  chain_rpc_url: string;
-  chain_id: number;
-  anon_key: string;
-  service_role_key: string;
-  jwt_secret: string;
-  paystack_secret_key: string;
-  treasury_address: string;
-  treasury_private_key: string;
-  token_address: string;
-  tokenization_id: string | null;
-};
+export type { StackInfo };
 
 const path = Deno.env.get("STACK_JSON") ??
   new URL("../../.local/stack.json", import.meta.url).pathname;

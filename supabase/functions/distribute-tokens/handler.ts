@@ -4,13 +4,12 @@
 import { Wallet } from "ethers";
 import { z } from "zod";
 import { pendingNonce } from "../_shared/chain.ts";
-import { claimsOf, isServiceOrMfaAdmin } from "../_shared/caller.ts";
-import { ConfigError, readEnv } from "../_shared/env.ts";
 import { FAULT_POINTS, faultInjector, InjectedCrash } from "../_shared/faults.ts";
 import { json, problem } from "../_shared/http.ts";
 import { JsonRpc } from "../_shared/json-rpc.ts";
 import { createLogger, errorText } from "../_shared/logger.ts";
 import { rpc } from "../_shared/supabase.ts";
+import { openTreasuryRequest } from "../_shared/treasury-request.ts";
 import { broadcastAll, type PlannedTransfer, settle, signAndRecord } from "../_shared/transfers.ts";
 
 const log = createLogger("distribute-tokens");
@@ -24,34 +23,9 @@ const body = z.object({
 }).strict();
 
 export async function handle(req: Request): Promise<Response> {
-  if (req.method !== "POST") return problem(405, "POST only");
-  if (!isServiceOrMfaAdmin(claimsOf(req))) {
-    return problem(403, "service key or admin with MFA required");
-  }
-  let env;
-  try {
-    env = readEnv(
-      "SUPABASE_URL",
-      "SUPABASE_SERVICE_ROLE_KEY",
-      "CHAIN_RPC_URL",
-      "CHAIN_ID",
-      "TREASURY_PRIVATE_KEY",
-    );
-  } catch (e) {
-    log.error("misconfigured", { error: errorText(e) });
-    return problem(500, e instanceof ConfigError ? e.message : "configuration error");
-  }
-  const text = await req.text();
-  let input: z.infer<typeof body>;
-  try {
-    input = body.parse(text.trim() ? JSON.parse(text) : {});
-  } catch (e) {
-    return problem(
-      400,
-      "invalid body",
-      e instanceof z.ZodError ? e.issues.map((i) => i.message) : "not JSON",
-    );
-  }
+  const opened = await openTreasuryRequest(req, body, log);
+  if (opened instanceof Response) return opened;
+  const { env, input } = opened;
   const crashAt = faultInjector(input._fault);
   const wallet = new Wallet(env.TREASURY_PRIVATE_KEY);
   const chain = new JsonRpc(env.CHAIN_RPC_URL);

@@ -2,12 +2,11 @@
 // nonce gaps, then audit the chain against the books. Driven by pg_cron every 5 minutes.
 import { Wallet } from "ethers";
 import { z } from "zod";
-import { claimsOf, isServiceOrMfaAdmin } from "../_shared/caller.ts";
-import { ConfigError, readEnv } from "../_shared/env.ts";
 import { json, problem } from "../_shared/http.ts";
 import { JsonRpc } from "../_shared/json-rpc.ts";
 import { createLogger, errorText } from "../_shared/logger.ts";
 import { rpc } from "../_shared/supabase.ts";
+import { openTreasuryRequest } from "../_shared/treasury-request.ts";
 import { audit, type AuditTargets } from "./audit.ts";
 import { repair, type StuckTransfer } from "./repair.ts";
 
@@ -20,34 +19,9 @@ const body = z.object({
 }).strict();
 
 export async function handle(req: Request): Promise<Response> {
-  if (req.method !== "POST") return problem(405, "POST only");
-  if (!isServiceOrMfaAdmin(claimsOf(req))) {
-    return problem(403, "service key or admin with MFA required");
-  }
-  let env;
-  try {
-    env = readEnv(
-      "SUPABASE_URL",
-      "SUPABASE_SERVICE_ROLE_KEY",
-      "CHAIN_RPC_URL",
-      "CHAIN_ID",
-      "TREASURY_PRIVATE_KEY",
-    );
-  } catch (e) {
-    log.error("misconfigured", { error: errorText(e) });
-    return problem(500, e instanceof ConfigError ? e.message : "configuration error");
-  }
-  const text = await req.text();
-  let input: z.infer<typeof body>;
-  try {
-    input = body.parse(text.trim() ? JSON.parse(text) : {});
-  } catch (e) {
-    return problem(
-      400,
-      "invalid body",
-      e instanceof z.ZodError ? e.issues.map((i) => i.message) : "not JSON",
-    );
-  }
+  const opened = await openTreasuryRequest(req, body, log);
+  if (opened instanceof Response) return opened;
+  const { env, input } = opened;
   const wallet = new Wallet(env.TREASURY_PRIVATE_KEY);
   const chain = new JsonRpc(env.CHAIN_RPC_URL);
   try {
