@@ -60,8 +60,8 @@ const LOOP = (date: string) => `
               where s.status = 'active' and s.created_at <= '${date}T13:00:00+01:00' loop
       if not exists (select 1 from app.ros_payouts where stake_id = r.id and distribution_date = '${date}' and slot_number = 2) then
         insert into app.ledger_transactions (idempotency_key, kind) values ('loop:' || r.id, 'ros_payout') returning id into v_tx;
-        insert into app.ros_payouts (stake_id, user_id, distribution_date, slot_number, slot_id, amount, ledger_transaction_id)
-          values (r.id, r.user_id, '${date}', 2, 0, r.amount, v_tx);
+        insert into app.ros_payouts (stake_id, user_id, distribution_date, slot_number, earnings_account_id, amount, ledger_transaction_id)
+          values (r.id, r.user_id, '${date}', 2, app.account_id(r.user_id, 'earnings'), r.amount, v_tx);
         insert into app.ledger_entries (transaction_id, account_id, amount)
           values (v_tx, app.account_id(r.user_id, 'earnings'), r.amount),
                  (v_tx, app.account_id(null, 'platform_ros_expense'), -r.amount);

@@ -25,6 +25,32 @@ async function waitForFile(path: string, child: Deno.ChildProcess, timeoutMs: nu
   throw new Error(`the ephemeral stack was not ready within ${timeoutMs / 1000}s`);
 }
 
+/** If the stack process died instead of stopping, its Postgres and anvil may still run: stop them. */
+async function reapLeftovers(dir: string) {
+  try {
+    await Deno.stat(`${dir}/pg/postmaster.pid`);
+    const pgCtl = [
+      "/usr/lib/postgresql/15/bin/pg_ctl",
+      "-D",
+      `${dir}/pg`,
+      "-m",
+      "immediate",
+      "-w",
+      "stop",
+    ];
+    const argv = Deno.uid() === 0 ? ["runuser", "-u", "postgres", "--", ...pgCtl] : pgCtl;
+    await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "null" })
+      .output();
+  } catch { /* not running */ }
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      if (cmd.includes("anvil") && cmd.includes(dir)) Deno.kill(Number(entry.name), "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
 export async function startEphemeralStack(
   extraEnv: Record<string, string> = {},
   opts: { dir?: string; keepDir?: boolean } = {},
@@ -54,6 +80,7 @@ export async function startEphemeralStack(
       child.kill("SIGTERM");
     } catch { /* gone */ }
     await child.status;
+    await reapLeftovers(dir);
     if (!opts.keepDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {

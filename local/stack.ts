@@ -210,6 +210,25 @@ export async function startStack(opts: StackOptions) {
 }
 
 if (import.meta.main) {
+  // A long-running server must survive a library's stray failure: postgres.js reports a connection
+  // reset by a Postgres restart as an unhandled rejection. Log it; the pools reconnect on their own.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    console.error(
+      JSON.stringify({ level: "error", msg: "unhandled rejection", error: String(e.reason) }),
+    );
+  });
+  // postgres.js can also throw from a timer when a socket closes under it (a Postgres restart).
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "uncaught error",
+        error: String(e.error ?? e.message),
+      }),
+    );
+  });
   const opts = optionsFromEnv();
   const stack = await startStack(opts);
   console.log(JSON.stringify(stack.info, null, 2));

@@ -69,6 +69,16 @@ async function inTransaction<T>(
 
 function failure(e: unknown, caller: Caller): Response {
   const err = e as PgError;
+  // No SQLSTATE: the connection itself failed (Postgres restarting). Like PostgREST, answer 503 so
+  // the client knows the database was unavailable and may retry.
+  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code)) {
+    return jsonResponse(503, {
+      code: "PGRST000",
+      message: "database unavailable, retry",
+      details: String(err.message ?? e),
+      hint: null,
+    });
+  }
   return jsonResponse(httpStatusFor(err.code, caller.role), errorBody(err));
 }
 

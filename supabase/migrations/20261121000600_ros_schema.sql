@@ -46,7 +46,8 @@ create table app.ros_payouts (
   distribution_date date not null,
   slot_number int not null,
   user_id uuid not null,
-  slot_id bigint not null,
+  -- The wallet it was credited to: returned by the insert, so the slot needs no second join.
+  earnings_account_id bigint not null,
   amount numeric(20, 2) not null check (amount > 0),
   ledger_transaction_id bigint not null,
   created_at timestamptz not null default now(),
@@ -67,7 +68,8 @@ declare
 begin
   -- EXECUTE: planned for the actual row count each time (see app.check_entry_references).
   execute 'select exists (select 1 from new_payouts n
-              where not exists (select 1 from app.stakes s where s.id = n.stake_id and s.user_id = n.user_id))'
+              where not exists (select 1 from app.stakes s where s.id = n.stake_id and s.user_id = n.user_id
+                                   and s.earnings_account_id = n.earnings_account_id))'
     into v_bad;
   if v_bad then
     raise exception 'a payout references a missing stake' using errcode = '23503';

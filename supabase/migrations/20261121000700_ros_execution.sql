@@ -29,25 +29,24 @@ begin
        and s.created_at <= v_slot.scheduled_for
   ), ins as (
     insert into app.ros_payouts
-      (stake_id, user_id, distribution_date, slot_number, slot_id, amount, ledger_transaction_id)
-    select e.stake_id, e.user_id, v_slot.distribution_date, v_slot.slot_number, v_slot.id, e.amount, v_tx
+      (stake_id, user_id, distribution_date, slot_number, earnings_account_id, amount, ledger_transaction_id)
+    select e.stake_id, e.user_id, v_slot.distribution_date, v_slot.slot_number, e.earnings_account_id,
+           e.amount, v_tx
       from eligible e
      where e.amount > 0
      order by e.stake_id -- index order: sequential inserts into this slot's part of the key
     on conflict on constraint one_payout_per_stake_slot do nothing
-    returning stake_id, amount
-  ), paid_stakes as (
-    -- Only what was really inserted: a stake that already had its payout is not credited again.
-    select i.stake_id, i.amount, e.earnings_account_id from ins i join eligible e using (stake_id)
+    -- Only what was really inserted is credited: a stake that already had its payout is not.
+    returning stake_id, amount, earnings_account_id
   ), entries as (
     insert into app.ledger_entries (transaction_id, account_id, amount)
-    select v_tx, p.earnings_account_id, p.amount from paid_stakes p
+    select v_tx, p.earnings_account_id, p.amount from ins p
     returning 1
   ), wallets as (
     update app.accounts a
        set balance = a.balance + w.amount
       from (select p.earnings_account_id, sum(p.amount) as amount
-              from paid_stakes p group by p.earnings_account_id) w
+              from ins p group by p.earnings_account_id) w
      where a.id = w.earnings_account_id
     returning 1
   ), stakes as (
@@ -57,7 +56,7 @@ begin
                          then 'completed' else s.status end,
            completed_at = case when s.total_earned + p.amount >= app.stake_cap(s.amount, s.max_return_percent)
                                then pg_catalog.now() else s.completed_at end
-      from paid_stakes p
+      from ins p
      where s.id = p.stake_id
     returning 1
   )

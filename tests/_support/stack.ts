@@ -34,14 +34,22 @@ export function client(jwt?: string) {
 }
 
 export async function rpcHttp(fn: string, body: unknown, jwt?: string) {
-  const res = await fetch(`${stack.api_url}/rest/v1/rpc/${fn}`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      apikey: stack.anon_key,
-      ...(jwt ? { authorization: `Bearer ${jwt}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
+  // A 503 means the database was unavailable (a chaos run restarts it): retry as a client would.
+  for (let attempt = 1;; attempt++) {
+    const res = await fetch(`${stack.api_url}/rest/v1/rpc/${fn}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        apikey: stack.anon_key,
+        ...(jwt ? { authorization: `Bearer ${jwt}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    if (res.status === 503 && attempt < 5) {
+      await res.body?.cancel();
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+      continue;
+    }
+    return { status: res.status, body: await res.json() };
+  }
 }
