@@ -30,8 +30,14 @@ async function readArgs(req: Request, url: URL): Promise<Record<string, unknown>
 
 export async function startGateway(opts: GatewayOptions) {
   // A small pool: each request is one short transaction.
-  const sql = postgres(opts.dbUrl, { max: 8, onnotice: () => {}, prepare: false });
-  const listenSql = postgres(opts.dbUrl, { max: 2, onnotice: () => {} });
+  // connect_timeout: while Postgres restarts, fail fast (503) instead of holding a request 30 s.
+  const sql = postgres(opts.dbUrl, {
+    max: 8,
+    onnotice: () => {},
+    prepare: false,
+    connect_timeout: 3,
+  });
+  const listenSql = postgres(opts.dbUrl, { max: 2, onnotice: () => {}, connect_timeout: 3 });
   const functions = functionRouter(opts.jwtSecret);
 
   async function handle(req: Request): Promise<Response> {
