@@ -90,7 +90,13 @@ export async function callRpc(
 ): Promise<Response> {
   if (!IDENT.test(name)) return notFound(name, Object.keys(args));
   const keys = Object.keys(args);
-  const sig = pick(await lookupFunction(sql, name), keys);
+  let sigs: Signature[];
+  try {
+    sigs = await lookupFunction(sql, name);
+  } catch (e) {
+    return failure(e, caller);
+  }
+  const sig = pick(sigs, keys);
   if (!sig) return notFound(name, keys);
   const types = keys.map((k) => sig.types[sig.names.indexOf(k)]);
   // json/jsonb and array parameters take the JSON value itself (postgres.js serialises by the
