@@ -1,7 +1,6 @@
 -- Baseline: extensions, deny-by-default privileges, the private schema and health().
 
--- As Supabase documents it; the extension itself lives in schema cron either way.
-create extension if not exists pg_cron with schema pg_catalog;
+create extension if not exists pg_cron;
 create extension if not exists pgcrypto with schema extensions;
 
 -- pg_net exists on hosted Supabase; the local stack emulates its net.http_post instead.
