@@ -132,14 +132,32 @@ async function setVaultSecrets(
   }
 }
 
+/** The pid of a live stack already using this directory, if any (a stale lock file is ignored). */
+function liveOwner(dir: string): number | null {
+  try {
+    const pid = Number(Deno.readTextFileSync(`${dir}/stack.pid`).trim());
+    if (
+      pid && pid !== Deno.pid && Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("stack.ts")
+    ) return pid;
+  } catch { /* no lock, or its process is gone */ }
+  return null;
+}
+
 export async function startStack(opts: StackOptions) {
+  // Two stacks on one directory (or STACK_FRESH under a running one) would destroy its data.
+  const owner = liveOwner(opts.dir);
+  if (owner) {
+    throw new Error(`a stack (pid ${owner}) is already running in ${opts.dir}; stop it first`);
+  }
   if (opts.fresh) await Deno.remove(opts.dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(opts.dir, { recursive: true });
+  await Deno.writeTextFile(`${opts.dir}/stack.pid`, String(Deno.pid));
   await Deno.chmod(opts.dir, 0o755); // the postgres OS user must reach its data directory
   const stopping: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stopping.reverse()) await s().catch((e) => console.error(String(e)));
     stopping.length = 0;
+    await Deno.remove(`${opts.dir}/stack.pid`).catch(() => {});
   };
   try {
     const { cluster } = await ensureCluster(opts.dir, opts.dbPort);
@@ -210,6 +228,14 @@ export async function startStack(opts: StackOptions) {
 }
 
 if (import.meta.main) {
+  const opts = optionsFromEnv();
+  let stack: Awaited<ReturnType<typeof startStack>>;
+  try {
+    stack = await startStack(opts);
+  } catch (e) {
+    console.error(`the stack did not start: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
   // A long-running server must survive a library's stray failure: postgres.js reports a connection
   // reset by a Postgres restart as an unhandled rejection. Log it; the pools reconnect on their own.
   globalThis.addEventListener("unhandledrejection", (e) => {
@@ -229,8 +255,7 @@ if (import.meta.main) {
       }),
     );
   });
-  const opts = optionsFromEnv();
-  const stack = await startStack(opts);
+
   console.log(JSON.stringify(stack.info, null, 2));
   console.error(`stack ready; descriptor in ${opts.dir}/stack.json (Ctrl-C stops everything)`);
   let done = false;
