@@ -1,5 +1,6 @@
 // An ephemeral stack (temp dir, free ports, no seed, cron off) for tests and benchmarks.
 import type { StackInfo } from "./stack.ts";
+import { killCluster } from "./stack/postgres.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 export const deno = `${root}/node_modules/.bin/deno`;
@@ -27,21 +28,9 @@ async function waitForFile(path: string, child: Deno.ChildProcess, timeoutMs: nu
 
 /** If the stack process died instead of stopping, its Postgres and anvil may still run: stop them. */
 async function reapLeftovers(dir: string) {
-  try {
-    await Deno.stat(`${dir}/pg/postmaster.pid`);
-    const pgCtl = [
-      "/usr/lib/postgresql/15/bin/pg_ctl",
-      "-D",
-      `${dir}/pg`,
-      "-m",
-      "immediate",
-      "-w",
-      "stop",
-    ];
-    const argv = Deno.uid() === 0 ? ["runuser", "-u", "postgres", "--", ...pgCtl] : pgCtl;
-    await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null", stderr: "null" })
-      .output();
-  } catch { /* not running */ }
+  if (await Deno.stat(`${dir}/pg/postmaster.pid`).then(() => true, () => false)) {
+    await killCluster(dir);
+  }
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {

@@ -158,10 +158,14 @@ Deno.test("protected functions need a JWT at the gateway (verify_jwt)", async ()
 });
 
 Deno.test({
-  name: "cleanup gateway fixtures",
+  name: "the fixture functions are dropped, and unknown again to the gateway",
   fn: async () => {
-    await sql.unsafe(`drop function public.zz_whoami(); drop function public.zz_raise(text);
-      drop function public.zz_echo(numeric, jsonb, text);`);
-    await sql.end();
+    try {
+      await sql.unsafe(`drop function public.zz_whoami(); drop function public.zz_raise(text);
+        drop function public.zz_echo(numeric, jsonb, text);`);
+      assert.equal((await rpcHttp("zz_whoami", {})).status, 404, "no stale signature cache");
+    } finally {
+      await sql.end();
+    }
   },
 });

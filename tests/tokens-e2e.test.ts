@@ -20,10 +20,17 @@ import {
 } from "./_support/tokens.ts";
 
 const sql = db();
+// Every investor this file creates, for the closing whole-file invariant check.
+const everyone: string[] = [];
+const tracked = async (opts?: Parameters<typeof newInvestor>[1]) => {
+  const i = await newInvestor(sql, opts);
+  everyone.push(i.id);
+  return i;
+};
 
 Deno.test("a signed charge.success confirms, and the tokens arrive on chain once", async () => {
   await autoDistribute(sql, true);
-  const investor = await newInvestor(sql);
+  const investor = await tracked();
   const inv = await invest(investor, 7);
   const r = await sendWebhook(chargeSuccess(inv));
   assert.equal(r.status, 200);
@@ -41,7 +48,7 @@ Deno.test("a signed charge.success confirms, and the tokens arrive on chain once
 
 Deno.test("the same webhook ten times (Paystack retries) pays once", async () => {
   await autoDistribute(sql, true);
-  const investor = await newInvestor(sql);
+  const investor = await tracked();
   const inv = await invest(investor, 3);
   const body = chargeSuccess(inv);
   const results = await Promise.all(Array.from({ length: 10 }, () => sendWebhook(body)));
@@ -65,7 +72,7 @@ Deno.test("the same webhook ten times (Paystack retries) pays once", async () =>
 });
 
 Deno.test("a forged or tampered webhook is 401 and changes nothing", async () => {
-  const investor = await newInvestor(sql);
+  const investor = await tracked();
   const inv = await invest(investor, 2);
   const body = chargeSuccess(inv);
   const forged = await sendWebhook(
@@ -83,7 +90,7 @@ Deno.test("a forged or tampered webhook is 401 and changes nothing", async () =>
     "(control) a correctly signed tampered body is judged on its content",
   );
   assert.equal(tampered.body.outcome, "amount_mismatch");
-  const investor2 = await newInvestor(sql);
+  const investor2 = await tracked();
   const inv2 = await invest(investor2, 2);
   const body2 = chargeSuccess(inv2);
   const sig = paystackSignature(new TextEncoder().encode(body2), stack.paystack_secret_key);
@@ -103,7 +110,7 @@ Deno.test("a forged or tampered webhook is 401 and changes nothing", async () =>
 
 Deno.test("an underpayment is amount_mismatch and pays nothing", async () => {
   await autoDistribute(sql, true);
-  const investor = await newInvestor(sql);
+  const investor = await tracked();
   const inv = await invest(investor, 4);
   const r = await sendWebhook(chargeSuccess(inv, { amount: inv.amount_subunit - 100 }));
   assert.equal(r.body.outcome, "amount_mismatch");
@@ -115,7 +122,7 @@ Deno.test("an underpayment is amount_mismatch and pays nothing", async () => {
 
 Deno.test("unverified investors and investors without a wallet are paid only once they qualify", async () => {
   await autoDistribute(sql, true);
-  const investor = await newInvestor(sql, { verified: false, wallet: false });
+  const investor = await tracked({ verified: false, wallet: false });
   const inv = await invest(investor, 5);
   assert.equal((await sendWebhook(chargeSuccess(inv))).body.outcome, "investment_confirmed");
   assert.equal((await distribute({ user_id: investor.id })).body.claimed, 0, "no KYC: not claimed");
@@ -136,7 +143,7 @@ Deno.test("unverified investors and investors without a wallet are paid only onc
 
 Deno.test("F7/F9: two distribute-tokens runs and a webhook trigger at the same moment pay once", async () => {
   await autoDistribute(sql, false);
-  const investors = await Promise.all(Array.from({ length: 6 }, () => newInvestor(sql)));
+  const investors = await Promise.all(Array.from({ length: 6 }, () => tracked()));
   const invs = await Promise.all(investors.map((i, k) => invest(i, k + 1)));
   for (const inv of invs.slice(0, 5)) {
     assert.equal((await sendWebhook(chargeSuccess(inv))).body.outcome, "investment_confirmed");
@@ -173,9 +180,14 @@ Deno.test("F7/F9: two distribute-tokens runs and a webhook trigger at the same m
 });
 
 Deno.test({
-  name: "cleanup token e2e",
+  name: "after every scenario of this file: chain = holdings = distributed for every investor",
   fn: async () => {
     await autoDistribute(sql, true);
-    await sql.end();
+    try {
+      assert.ok(everyone.length >= 10);
+      assert.deepEqual(await tokenInvariants(sql, everyone), []);
+    } finally {
+      await sql.end();
+    }
   },
 });

@@ -92,6 +92,34 @@ export async function stopCluster(c: Cluster) {
   await run([`${BIN}/pg_ctl`, "-D", c.dir, "-m", "fast", "-w", "stop"], { asPostgres: true });
 }
 
+/** Restarts a stack's cluster in place (the recovery tests and the chaos harness use it). */
+export async function restartCluster(stackDir: string, port: number | string) {
+  // -l: the restarted server must not hold our output pipes open (output() would wait forever).
+  await run([
+    `${BIN}/pg_ctl`,
+    "-D",
+    `${stackDir}/pg`,
+    "-l",
+    `${stackDir}/pg-run/postgres.log`,
+    "-m",
+    "fast",
+    "-w",
+    "-o",
+    `-p ${port}`,
+    "restart",
+  ], {
+    asPostgres: true,
+  });
+}
+
+/** Stops a stack's cluster at once, if it runs (leftovers of a stack that died). */
+export async function killCluster(stackDir: string) {
+  await run([`${BIN}/pg_ctl`, "-D", `${stackDir}/pg`, "-m", "immediate", "-w", "stop"], {
+    asPostgres: true,
+  })
+    .catch(() => {});
+}
+
 /** Runs SQL files (or a command) as the superuser, stopping at the first error. */
 export async function psql(c: Cluster, args: string[]) {
   return await run([

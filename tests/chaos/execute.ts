@@ -1,5 +1,6 @@
 // Executes one chaos schedule against the stack, recovers, and returns the invariant violations.
 import type { Step } from "./schedule.ts";
+import { restartCluster } from "../../local/stack/postgres.ts";
 import { db, rpcHttp, stack } from "../_support/stack.ts";
 import {
   chain,
@@ -17,30 +18,6 @@ import {
 } from "../_support/tokens.ts";
 
 const svc = (fn: string, body: unknown) => rpcHttp(fn, body, stack.service_role_key);
-
-async function restartPostgres(stackDir: string) {
-  const port = new URL(stack.db_url).port;
-  const args = [
-    "-u",
-    "postgres",
-    "--",
-    "/usr/lib/postgresql/15/bin/pg_ctl",
-    "-D",
-    `${stackDir}/pg`,
-    "-m",
-    "fast",
-    "-w",
-    "-o",
-    `-p ${port}`,
-    "restart",
-  ];
-  const out = await new Deno.Command(Deno.uid() === 0 ? "runuser" : args[3], {
-    args: Deno.uid() === 0 ? args : args.slice(4),
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-}
 
 export async function runSchedule(
   seed: number,
@@ -122,7 +99,7 @@ export async function runSchedule(
         case "restart_postgres": {
           const run = distribute({ receipt_timeout_ms: 3000 }).catch(() => null);
           await new Promise((r) => setTimeout(r, 20));
-          await restartPostgres(stackDir);
+          await restartCluster(stackDir, new URL(stack.db_url).port);
           await run;
           break;
         }

@@ -56,11 +56,21 @@ export async function broadcast(rpc: JsonRpc, raws: string[]): Promise<(string |
   );
 }
 
-export async function receipts(rpc: JsonRpc, hashes: string[]): Promise<(Receipt | null)[]> {
+/** Receipts by hash; null means "not mined (yet)". A failed lookup is also null by default, which is
+ * right for waiting; a caller that decides from absence (the reconciler failing a transfer) must
+ * pass strict, so that an RPC error can never be read as "not mined". */
+export async function receipts(
+  rpc: JsonRpc,
+  hashes: string[],
+  opts: { strict?: boolean } = {},
+): Promise<(Receipt | null)[]> {
   const res = await rpc.batch<Receipt | null>(
     hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
   );
-  return res.map((r) => (r instanceof Error ? null : r));
+  return res.map((r) => {
+    if (r instanceof Error && opts.strict) throw r;
+    return r instanceof Error ? null : r;
+  });
 }
 
 /** Polls until every hash has a receipt or the deadline passes; missing ones stay null. */

@@ -2,16 +2,21 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { readEnv } from "./env.ts";
 
-let client: SupabaseClient | null = null;
+let cached: { key: string; client: SupabaseClient } | null = null;
 
+/** One client per (URL, key): reused across requests, rebuilt if the settings change. */
 export function serviceClient(): SupabaseClient {
-  if (!client) {
-    const env = readEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
-    client = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
-      auth: { persistSession: false, autoRefreshToken: false },
-    });
+  const env = readEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+  const key = `${env.SUPABASE_URL} ${env.SUPABASE_SERVICE_ROLE_KEY}`;
+  if (cached?.key !== key) {
+    cached = {
+      key,
+      client: createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+        auth: { persistSession: false, autoRefreshToken: false },
+      }),
+    };
   }
-  return client;
+  return cached.client;
 }
 
 export class RpcError extends Error {

@@ -4,8 +4,15 @@
 // - only bytes that were recorded are ever broadcast (the outbox), and a failed transfer's bytes
 //   are never sent again.
 import { Transaction, type Wallet } from "ethers";
-import { latestNonce, receipts, signTransfer, type TransferPlan } from "../_shared/chain.ts";
-import type { JsonRpc } from "../_shared/json-rpc.ts";
+import {
+  isAlreadyKnown,
+  isNonceTooLow,
+  latestNonce,
+  receipts,
+  signTransfer,
+  type TransferPlan,
+} from "../_shared/chain.ts";
+import { type JsonRpc, JsonRpcError } from "../_shared/json-rpc.ts";
 import { rpc } from "../_shared/supabase.ts";
 import { broadcastAll, type Broadcasted, settle } from "../_shared/transfers.ts";
 
@@ -63,7 +70,9 @@ export async function repair(
   const used = await latestNonce(chain, wallet.address);
   const hashes = mine.flatMap((t) => t.attempt_hashes);
   const found = new Map<string, { status: string; blockNumber: string }>();
-  (await receipts(chain, hashes)).forEach((r, i) => r && found.set(hashes[i], r));
+  // Strict: a lookup error aborts the run (it is retried later) instead of looking like "not mined",
+  // which would fail a transfer that may be mined and pay its investments twice.
+  (await receipts(chain, hashes, { strict: true })).forEach((r, i) => r && found.set(hashes[i], r));
 
   const confirmations: { transfer_id: string; tx_hash: string; block_number: string }[] = [];
   const resend: { transfer_id: string; nonce: number; hash: string; raw: string }[] = [];
@@ -189,12 +198,19 @@ async function fillGaps(chain: JsonRpc, wallet: Wallet, used: bigint): Promise<n
       maxPriorityFeePerGas: 1_000_000_000n,
     });
     tx.signature = wallet.signingKey.sign(tx.unsignedHash);
+    // Send first, then mark the nonce used: marking first and failing to send would hide the gap
+    // for good. (If a claim reuses the nonce meanwhile, that transfer is failed as "nonce used by
+    // another transaction" and its investments are planned again: nothing is paid twice.)
+    const [sent] = await chain.batch([{
+      method: "eth_sendRawTransaction",
+      params: [tx.serialized],
+    }]);
+    if (sent instanceof JsonRpcError && !isAlreadyKnown(sent) && !isNonceTooLow(sent)) throw sent;
     await rpc("consume_released_nonce", {
       p_chain_id: Number(chainId),
       p_signer: wallet.address,
       p_nonce: nonce,
     });
-    await chain.call("eth_sendRawTransaction", [tx.serialized]);
     filled++;
   }
   return filled;
