@@ -2,6 +2,9 @@
 //  - floor: the same rows written set-based into bare tables (one payout and two ledger entries
 //    per stake, one wallet and one stake update), no constraints, no indexes (logged, like the real ones);
 //  - loop: the old system's row-by-row PL/pgSQL loop over the real tables.
+// Every timed statement starts from the same state: tables vacuumed and analyzed (so autovacuum
+// has nothing left to start in the middle of a measurement) and a fresh checkpoint (so each one
+// pays the same full-page writes).
 import type postgres from "postgres";
 
 export type RosResult = { stakes: number; slotMs: number; floorMs: number; loopMs: number | null };
@@ -22,21 +25,44 @@ async function arrange(sql: postgres.Sql, n: number, date: string) {
     insert into app.stakes (user_id, earnings_account_id, amount, created_at)
     select a.user_id, a.id, 100.00, '${date}T00:00:00+01:00'
       from bench_users u join app.accounts a on a.user_id = u.id and a.kind = 'earnings';
-    analyze app.stakes; analyze app.accounts; analyze app.ros_payouts;`);
+`);
   await sql.unsafe(`select public.admin_queue_distribution('${date}',
     '[{"slot_number":1,"ros_percentage":0.5,"scheduled_for":"${date}T12:00:00+01:00"}]'::jsonb)`);
+  await settle(sql);
+}
+
+const SETTLED = [
+  "auth.users",
+  "app.profiles",
+  "app.accounts",
+  "app.stakes",
+  "app.ros_slots",
+  "app.ros_payouts",
+  "app.ledger_transactions",
+  "app.ledger_entries",
+];
+
+/** Vacuum and analyze everything a slot touches, then checkpoint: no background work left. */
+async function settle(sql: postgres.Sql) {
+  for (const t of SETTLED) await sql.unsafe(`vacuum (analyze) ${t}`);
+  await sql.unsafe("checkpoint");
 }
 
 const FLOOR = `
   drop table if exists bench_floor_payouts, bench_floor_entries, bench_floor_wallets, bench_floor_stakes;
-  create table bench_floor_payouts (stake_id uuid, user_id uuid, d date, slot int, amount numeric);
-  create table bench_floor_entries (tx bigint, account_id bigint, amount numeric);
-  create table bench_floor_wallets as
+  create table bench_floor_payouts (stake_id uuid, user_id uuid, d date, slot int, amount numeric)
+    with (autovacuum_enabled = false);
+  create table bench_floor_entries (tx bigint, account_id bigint, amount numeric)
+    with (autovacuum_enabled = false);
+  create table bench_floor_wallets with (autovacuum_enabled = false) as
     select id, user_id, balance from app.accounts where kind = 'earnings';
-  create table bench_floor_stakes as
+  create table bench_floor_stakes with (autovacuum_enabled = false) as
     select id, user_id, amount, total_earned from app.stakes where status = 'active';
   analyze bench_floor_wallets; analyze bench_floor_stakes;
+  checkpoint;
 `;
+const FLOOR_DROP =
+  "drop table bench_floor_payouts, bench_floor_entries, bench_floor_wallets, bench_floor_stakes";
 
 const FLOOR_RUN = (date: string) => `
   with p as (
@@ -82,6 +108,8 @@ export async function benchRosSlot(
   await arrange(sql, n, date);
   await sql.unsafe(FLOOR);
   const floorMs = await timed(sql, FLOOR_RUN(date));
+  await sql.unsafe(FLOOR_DROP);
+  await settle(sql);
   const slotMs = await timed(sql, `select public.execute_due_slots('${date}T12:00:00+01:00')`);
   const [{ paid }] = await sql.unsafe(
     `select users_processed as paid from app.ros_slots where distribution_date = '${date}' and slot_number = 1`,
@@ -90,12 +118,10 @@ export async function benchRosSlot(
   // The loop runs a second slot's worth of rows over the same stakes, rolled back afterwards.
   let loopMs: number | null = null;
   if (withLoop) {
+    await settle(sql);
     await sql.unsafe("begin");
     loopMs = await timed(sql, LOOP(date));
     await sql.unsafe("rollback");
   }
-  await sql.unsafe(
-    "drop table bench_floor_payouts, bench_floor_entries, bench_floor_wallets, bench_floor_stakes",
-  );
   return { stakes: n, slotMs, floorMs, loopMs };
 }
