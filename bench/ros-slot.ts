@@ -6,17 +6,13 @@
 // has nothing left to start in the middle of a measurement) and a fresh checkpoint (so each one
 // pays the same full-page writes).
 import type postgres from "postgres";
+import { settle, timed } from "./settle.ts";
 
 export type RosResult = { stakes: number; slotMs: number; floorMs: number; loopMs: number | null };
 
-async function timed(sql: postgres.Sql, text: string): Promise<number> {
-  const t = performance.now();
-  await sql.unsafe(text);
-  return performance.now() - t;
-}
-
-/** Fresh data: n users, each with one 100.00 stake created before the slot. Bulk, not via RPC. */
-async function arrange(sql: postgres.Sql, n: number, date: string) {
+/** n new users, each with one 100.00 stake created at the start of `date`; older stakes are
+ * cancelled so that only these are paid. Bulk inserts, not RPCs. */
+export async function addStakes(sql: postgres.Sql, n: number, date: string) {
   await sql.unsafe(`
     update app.stakes set status = 'cancelled' where status = 'active';
     create temp table bench_users on commit drop as select gen_random_uuid() as id from generate_series(1, ${n});
@@ -26,26 +22,14 @@ async function arrange(sql: postgres.Sql, n: number, date: string) {
     select a.user_id, a.id, 100.00, '${date}T00:00:00+01:00'
       from bench_users u join app.accounts a on a.user_id = u.id and a.kind = 'earnings';
 `);
+}
+
+/** Fresh data: n users, each with one 100.00 stake created before the slot. */
+async function arrange(sql: postgres.Sql, n: number, date: string) {
+  await addStakes(sql, n, date);
   await sql.unsafe(`select public.admin_queue_distribution('${date}',
     '[{"slot_number":1,"ros_percentage":0.5,"scheduled_for":"${date}T12:00:00+01:00"}]'::jsonb)`);
   await settle(sql);
-}
-
-const SETTLED = [
-  "auth.users",
-  "app.profiles",
-  "app.accounts",
-  "app.stakes",
-  "app.ros_slots",
-  "app.ros_payouts",
-  "app.ledger_transactions",
-  "app.ledger_entries",
-];
-
-/** Vacuum and analyze everything a slot touches, then checkpoint: no background work left. */
-async function settle(sql: postgres.Sql) {
-  for (const t of SETTLED) await sql.unsafe(`vacuum (analyze) ${t}`);
-  await sql.unsafe("checkpoint");
 }
 
 const FLOOR = `

@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark beside its baselines, on an ephemeral stack, as one table.
-//   npm run bench -- --ros-sizes 10000,100000,1000000
+//   npm run bench -- --ros-sizes 10000,100000,1000000 --catch-up 100000,10 --only ros|catch-up|tokens
 import postgres from "postgres";
 import { startEphemeralStack } from "../local/ephemeral.ts";
+import { benchCatchUp } from "./ros-catch-up.ts";
 import { benchRosSlot } from "./ros-slot.ts";
 import { benchTokens } from "./token-distribution.ts";
 
@@ -13,6 +14,7 @@ function arg(name: string, fallback: string): string {
 const rosSizes = arg("--ros-sizes", "10000,100000,1000000").split(",").map(Number);
 const loopMax = Number(arg("--loop-max", "100000"));
 const tokenN = Number(arg("--tokens", "1000"));
+const [catchUpN, catchUpK] = arg("--catch-up", "100000,10").split(",").map(Number);
 const only = arg("--only", "all");
 
 const stack = await startEphemeralStack();
@@ -53,6 +55,23 @@ try {
         } | ${(r.slotMs * 1000 / n).toFixed(1)} |`,
       );
     }
+  }
+  if (only === "all" || only === "catch-up") {
+    const r = await benchCatchUp(sql, catchUpN, catchUpK, [
+      "2041-01-01",
+      "2041-01-02",
+      "2041-01-03",
+    ]);
+    console.log(`\nROS catch-up: ${r.slots} slots due at once over ${r.stakes} stakes`);
+    console.log(
+      "| one call, one pass (ms) | one by one in one transaction (ms) | / one pass | one call per slot (ms) | / one pass |",
+    );
+    console.log("|---:|---:|---:|---:|---:|");
+    console.log(
+      `| ${r.batchMs.toFixed(0)} | ${r.oneTransactionMs.toFixed(0)} | ${
+        (r.oneTransactionMs / r.batchMs).toFixed(1)
+      }x | ${r.callsMs.toFixed(0)} | ${(r.callsMs / r.batchMs).toFixed(1)}x |`,
+    );
   }
 } finally {
   await sql.end();

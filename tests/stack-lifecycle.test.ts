@@ -43,15 +43,21 @@ Deno.test("a second stack starts, keeps its data across a restart, and stops cle
     // One more treasury transaction, so the restarted chain must remember it (nonce 2, not 1).
     const chain = new JsonRpc(first.info.chain_rpc_url);
     await chain.call("anvil_setAutomine", [true]).catch(() => {});
-    await chain.call("eth_sendTransaction", [{
+    const hash = await chain.call<string>("eth_sendTransaction", [{
       from: first.info.treasury_address,
       to: first.info.treasury_address,
       value: "0x0",
     }]);
+    // The answer can come before the block: read the nonce only once the receipt exists.
+    for (let i = 0; i < 100; i++) {
+      if (await chain.call("eth_getTransactionReceipt", [hash])) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     nonceBefore = await chain.call<string>("eth_getTransactionCount", [
       first.info.treasury_address,
       "latest",
     ]);
+    assert.equal(nonceBefore, "0x2", "the deployment and this transfer are both mined");
     await first.stop();
     assert.deepEqual(await processesUsing(dir), [], "nothing left running after SIGTERM");
 
