@@ -28,11 +28,8 @@ update app.stakes set created_at = '2034-01-01 10:30+01' where id = :'sc';
 -- Four slots due at once. a (100.00, cap 200.00): 60 + 60 + 80 (what remains of a 90 due) + 0.
 -- b (40.00, cap 80.00): 24 + 24 + 32 (of 36) + 0. c (100.00): slot 1 not eligible, 60 + 90 + 10.
 select tests.authenticate_as(:'adm', 'aal2');
-select from public.admin_queue_distribution('2034-01-01', '[
-  {"slot_number":1,"ros_percentage":60,"scheduled_for":"2034-01-01T10:00:00+01:00"},
-  {"slot_number":2,"ros_percentage":60,"scheduled_for":"2034-01-01T11:00:00+01:00"},
-  {"slot_number":3,"ros_percentage":90,"scheduled_for":"2034-01-01T12:00:00+01:00"},
-  {"slot_number":4,"ros_percentage":10,"scheduled_for":"2034-01-01T13:00:00+01:00"}]');
+\set four_slots '[{"slot_number":1,"ros_percentage":60,"scheduled_for":"2034-01-01T10:00:00+01:00"},{"slot_number":2,"ros_percentage":60,"scheduled_for":"2034-01-01T11:00:00+01:00"},{"slot_number":3,"ros_percentage":90,"scheduled_for":"2034-01-01T12:00:00+01:00"},{"slot_number":4,"ros_percentage":10,"scheduled_for":"2034-01-01T13:00:00+01:00"}]'
+select from public.admin_queue_distribution('2034-01-01', :'four_slots');
 select tests.authenticate_as_service();
 select is(public.execute_due_slots('2034-01-01T13:00:00+01:00'), 4, 'four due slots ran in one call');
 select tests.clear_authentication();
@@ -73,11 +70,7 @@ update app.stakes set status = 'active', total_earned = 0, completed_at = null w
 update app.stakes set created_at = '2034-01-02 00:00+01' where id in (:'sa', :'sb');
 update app.stakes set created_at = '2034-01-02 10:30+01' where id = :'sc';
 select tests.authenticate_as(:'adm', 'aal2');
-select from public.admin_queue_distribution('2034-01-02', '[
-  {"slot_number":1,"ros_percentage":60,"scheduled_for":"2034-01-02T10:00:00+01:00"},
-  {"slot_number":2,"ros_percentage":60,"scheduled_for":"2034-01-02T11:00:00+01:00"},
-  {"slot_number":3,"ros_percentage":90,"scheduled_for":"2034-01-02T12:00:00+01:00"},
-  {"slot_number":4,"ros_percentage":10,"scheduled_for":"2034-01-02T13:00:00+01:00"}]');
+select from public.admin_queue_distribution('2034-01-02', replace(:'four_slots', '2034-01-01', '2034-01-02')::jsonb);
 select tests.authenticate_as_service();
 select is(public.execute_due_slots('2034-01-02T10:00:00+01:00'), 1, 'slot 1 alone');
 select is(public.execute_due_slots('2034-01-02T11:00:00+01:00'), 1, 'slot 2 alone');
