@@ -1,8 +1,8 @@
--- Several due slots paid in one pass (20261122000500): the same amounts as one slot after another,
+-- Several due slots paid in one pass (20261122000500, in passes since 20261122000700): the same amounts as one slot after another,
 -- caps reached in the middle of the batch, stakes eligible for only the later slots, per-slot counts
 -- and ledger transactions, and the fall-back to one slot at a time.
 begin;
-select plan(33);
+select plan(37);
 
 select tests.create_user('a@batch.io') as a \gset
 select tests.create_user('b@batch.io') as b \gset
@@ -131,6 +131,23 @@ select lives_ok(format('select app.run_slots_batch(array[%s, %s]::bigint[])',
 select is((select string_agg(slot_number || ':' || status || ':' || users_processed || ':' || total_distributed || ':' || runs, ' ' order by slot_number)
              from app.ros_slots where distribution_date = '2034-01-04'),
           '1:COMPLETED:3:2.40:1 2:COMPLETED:3:4.80:1', 'both COMPLETED with their own counts, one run each');
+
+-- Passes: with at most 3 slots per pass, the four slots run as a pass of 3 and then one slot; the
+-- caps carry over from one pass to the next, so the amounts are those of the single pass.
+update app.settings set value = '3' where key = 'ros_slots_per_pass';
+update app.stakes set status = 'active', total_earned = 0, completed_at = null where id in (:'sa', :'sb', :'sc');
+update app.stakes set created_at = '2034-01-06 00:00+01' where id in (:'sa', :'sb');
+update app.stakes set created_at = '2034-01-06 10:30+01' where id = :'sc';
+select tests.authenticate_as(:'adm', 'aal2');
+select from public.admin_queue_distribution('2034-01-06', replace(:'four_slots', '2034-01-01', '2034-01-06')::jsonb);
+select tests.authenticate_as_service();
+select is(public.execute_due_slots('2034-01-06T13:00:00+01:00'), 4, 'four slots ran in two passes');
+select tests.clear_authentication();
+select is((select string_agg(stake_id || ':' || slot_number || ':' || amount, ',' order by stake_id, slot_number) from app.ros_payouts where distribution_date = '2034-01-06'),
+          (select string_agg(stake_id || ':' || slot_number || ':' || amount, ',' order by stake_id, slot_number) from app.ros_payouts where distribution_date = '2034-01-01'),
+          'passes pay exactly what one pass paid');
+select is((select count(*) from app.ros_slots where distribution_date = '2034-01-06' and status = 'COMPLETED'), 4::bigint, 'all four COMPLETED');
+select is((select count(*) from app.ledger_violations()), 0::bigint, 'the ledger balances after passes');
 
 select * from finish();
 rollback;
