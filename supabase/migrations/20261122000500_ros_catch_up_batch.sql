@@ -147,6 +147,9 @@ set search_path = ''
 as $$
 declare
   v_tx_ids bigint[];
+  v_done bigint[];
+  v_paid int[];
+  v_total numeric[];
 begin
   perform pg_catalog.pg_advisory_xact_lock(7302, id::int) from unnest(p_slot_ids) as id;
   update app.ros_slots
@@ -155,15 +158,25 @@ begin
   -- One ledger transaction per slot run, keyed like a single run's.
   select array_agg(app.new_slot_transaction(u.id) order by u.ord) into v_tx_ids
     from unnest(p_slot_ids) with ordinality as u(id, ord);
+  -- Paid first, as a statement of its own, so the payment runs exactly once whatever plan the
+  -- status update below gets.
+  select array_agg(b.o_slot_id), array_agg(b.o_paid), array_agg(b.o_total)
+    into v_done, v_paid, v_total
+    from app.pay_slots_batch(p_slot_ids, v_tx_ids) b;
   update app.ros_slots s
      set status = 'COMPLETED',
          executed_at = pg_catalog.clock_timestamp(),
-         users_processed = b.o_paid,
-         total_distributed = b.o_total,
+         users_processed = r.paid,
+         total_distributed = r.total,
          error_message = null,
          updated_at = pg_catalog.now()
-    from app.pay_slots_batch(p_slot_ids, v_tx_ids) b
-   where s.id = b.o_slot_id;
+    from unnest(v_done, v_paid, v_total) as r(slot_id, paid, total)
+   where s.id = r.slot_id;
+  -- COMPLETED only with counts from this payment: a slot the payment did not report on must not
+  -- stay EXECUTING (or look paid); failing here undoes the pass and the slots run one by one.
+  if exists (select 1 from app.ros_slots where id = any(p_slot_ids) and status <> 'COMPLETED') then
+    raise exception 'slot batch: a slot got no result from the payment' using errcode = 'XX000';
+  end if;
 end
 $$;
 
