@@ -61,7 +61,7 @@ export async function startEphemeralStack(
     args: ["run", "-A", `${root}/local/stack.ts`],
     env,
     stdin: "piped",
-    stdout: "null",
+    stdout: Deno.env.get("STACK_LOG") ? "inherit" : "null",
     stderr: "inherit",
   }).spawn();
   const stop = async () => {

@@ -5,7 +5,9 @@ import { authenticate } from "./gateway/auth.ts";
 import { jsonResponse } from "./gateway/errors.ts";
 import { functionRouter } from "./gateway/functions.ts";
 import { startNetDrainer } from "./gateway/net-drainer.ts";
-import { callRpc, selectRelation } from "./gateway/rpc.ts";
+import { callRpc, readArgs } from "./gateway/rpc.ts";
+import { selectRelation } from "./gateway/relation.ts";
+import { POOL_SIZE } from "./gateway/transaction.ts";
 import { log } from "./gateway/log.ts";
 
 export type GatewayOptions = { port: number; dbUrl: string; jwtSecret: string; drain?: boolean };
@@ -16,23 +18,11 @@ const CORS = {
   "access-control-allow-methods": "GET, POST, OPTIONS",
 };
 
-async function readArgs(req: Request, url: URL): Promise<Record<string, unknown> | null> {
-  if (req.method === "GET") return Object.fromEntries(url.searchParams);
-  const text = await req.text();
-  if (!text.trim()) return {};
-  try {
-    const body = JSON.parse(text);
-    return body && typeof body === "object" && !Array.isArray(body) ? body : null;
-  } catch {
-    return null;
-  }
-}
-
 export async function startGateway(opts: GatewayOptions) {
   // A small pool: each request is one short transaction.
   // connect_timeout: while Postgres restarts, fail fast (503) instead of holding a request 30 s.
   const sql = postgres(opts.dbUrl, {
-    max: 8,
+    max: POOL_SIZE,
     onnotice: () => {},
     prepare: false,
     connect_timeout: 3,
@@ -57,14 +47,30 @@ export async function startGateway(opts: GatewayOptions) {
       });
     }
     if (!rest[1]) {
-      if (req.method !== "GET") return jsonResponse(405, { message: "only GET on relations" });
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return jsonResponse(405, { code: "PGRST117", message: "only GET on relations" });
+      }
       return await selectRelation(sql, auth.caller, rest[2], url.searchParams);
     }
-    const args = await readArgs(req, url);
-    if (!args) {
-      return jsonResponse(400, { code: "PGRST102", message: "body must be a JSON object" });
+    // PostgREST runs functions for GET, HEAD and POST only.
+    if (!["GET", "HEAD", "POST"].includes(req.method)) {
+      return jsonResponse(405, {
+        code: "PGRST117",
+        message: `Unsupported HTTP method: ${req.method}`,
+        details: null,
+        hint: null,
+      }, { allow: "GET, HEAD, POST" });
     }
-    return await callRpc(sql, auth.caller, rest[2], args);
+    const args = await readArgs(req, url);
+    if (!args.ok) {
+      return jsonResponse(400, {
+        code: "PGRST102",
+        message: args.message,
+        details: null,
+        hint: null,
+      });
+    }
+    return await callRpc(sql, auth.caller, rest[2], args, req.method);
   }
 
   const server = Deno.serve(

@@ -112,6 +112,8 @@ async function registerToken(
     "-At",
     "-c",
     `set role service_role; select set_config('request.jwt.claims', '{"role":"service_role"}', false);
+     select public.register_treasury_address('${new Wallet(LOCAL_TREASURY_KEY).address}')
+;
      select public.admin_register_tokenization('${PROPERTY_ID}', '${token}', ${CHAIN_ID}, 1000, 'NGN', 0) ->> 'tokenization_id'`,
   ]);
   return out.trim().split("\n").pop() ?? null;

@@ -1,19 +1,77 @@
-// PostgREST's mapping of Postgres errors to HTTP statuses, for the subset this project uses.
+// PostgREST's mapping of Postgres errors to HTTP statuses (its "HTTP Status Codes" table), so a
+// client sees locally exactly the status it will see on hosted Supabase.
 export type PgError = { code?: string; message?: string; detail?: string; hint?: string };
 
+const PREFIX_STATUS: [string, number][] = [
+  ["08", 503],
+  ["09", 500],
+  ["0L", 403],
+  ["0P", 403],
+  ["25", 500],
+  ["28", 403],
+  ["2D", 500],
+  ["38", 500],
+  ["39", 500],
+  ["3B", 500],
+  ["40", 500],
+  ["53", 503],
+  ["54", 500],
+  ["55", 500],
+  ["57", 500],
+  ["58", 500],
+  ["F0", 500],
+  ["HV", 500],
+  ["P0", 500],
+  ["XX", 500],
+];
+
+const EXACT_STATUS: Record<string, number> = {
+  "23503": 409,
+  "23505": 409,
+  "25006": 405,
+  "53400": 500,
+  "P0001": 400,
+  "42883": 404,
+  "42P01": 404,
+  "42P17": 500,
+};
+
+/** The HTTP status PostgREST answers for a SQLSTATE; anything it does not list is 400. */
 export function httpStatusFor(code: string | undefined, role: string): number {
   if (!code) return 500;
   const custom = /^PT(\d{3})$/.exec(code);
   if (custom) return Number(custom[1]);
   if (code === "42501") return role === "anon" ? 401 : 403;
-  if (code === "P0001") return 400;
-  if (code === "23505" || code === "23503") return 409;
-  if (code === "42883" || code === "42P01") return 404;
-  if (code === "40001" || code === "40P01") return 409;
-  if (code.startsWith("22") || code.startsWith("23")) return 400;
-  if (code === "57014") return 504;
-  if (code.startsWith("08") || code === "53300" || code === "57P01") return 503;
-  return 500;
+  if (code in EXACT_STATUS) return EXACT_STATUS[code];
+  const prefix = PREFIX_STATUS.find(([p]) => code.startsWith(p));
+  return prefix ? prefix[1] : 400;
+}
+
+// Errors with no SQLSTATE that mean the database could not be reached (postgres.js and Deno's
+// socket codes), plus the server's own "shutting down / starting up" answers. Only these are 503:
+// anything else that fails is a real error, never "database unavailable, retry".
+const UNREACHABLE = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+export function isUnreachable(e: unknown): boolean {
+  const err = e as PgError & { name?: string };
+  if (err?.code && UNREACHABLE.has(err.code)) return true;
+  if (err?.code?.startsWith("08")) return true;
+  return /ECONNREFUSED|ECONNRESET|connection (closed|ended)|Connection refused/i.test(
+    String(err?.message ?? ""),
+  );
 }
 
 export function errorBody(e: PgError) {
@@ -21,7 +79,7 @@ export function errorBody(e: PgError) {
     code: e.code ?? "PGRST000",
     message: e.message ?? "internal error",
     details: e.detail ?? null,
-    hint: e.hint ?? null,
+    hint: e.hint || null,
   };
 }
 

@@ -1,9 +1,12 @@
-// The PostgREST subset the project needs: POST/GET /rest/v1/rpc/<fn> with named arguments, and
-// GET /rest/v1/<view> with simple filters. One transaction per request, role and claims set
-// transaction-locally exactly like PostgREST, so RLS, auth.uid() and grants behave as hosted.
+// PostgREST's RPC: POST (or GET) /rest/v1/rpc/<fn> with named arguments. Like PostgREST, the
+// gateway never converts an argument itself: the request's JSON goes to Postgres as one value and
+// `json_to_record` turns each key into the function's declared parameter type, so `true` is a
+// boolean, "2031-02-30" is an invalid date (22008) and a number keeps every digit.
 import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
-import { errorBody, httpStatusFor, jsonResponse, type PgError } from "./errors.ts";
+import { failure } from "./failure.ts";
+import { jsonResponse } from "./errors.ts";
+import { inTransaction } from "./transaction.ts";
 
 type Sql = postgres.Sql;
 type Signature = {
@@ -12,9 +15,12 @@ type Signature = {
   required: number;
   retset: boolean;
   rettype: string;
+  volatile: boolean;
 };
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
+/** Deeper JSON than this is refused before Postgres' parser would hit its stack limit (a 500). */
+export const MAX_JSON_DEPTH = 128;
 
 async function lookupFunction(sql: Sql, name: string): Promise<Signature[]> {
   const rows = await sql<
@@ -25,12 +31,13 @@ async function lookupFunction(sql: Sql, name: string): Promise<Signature[]> {
       ndefaults: number;
       retset: boolean;
       rettype: string;
+      volatility: string;
     }[]
   >`
     select p.proargnames as names,
            array(select pg_catalog.format_type(t, null) from unnest(p.proargtypes) t) as types,
            p.pronargs as nargs, p.pronargdefaults as ndefaults, p.proretset as retset,
-           pg_catalog.format_type(p.prorettype, null) as rettype
+           pg_catalog.format_type(p.prorettype, null) as rettype, p.provolatile as volatility
       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
      where n.nspname = 'public' and p.proname = ${name} and p.prokind = 'f'`;
   return rows.map((r) => ({
@@ -39,6 +46,7 @@ async function lookupFunction(sql: Sql, name: string): Promise<Signature[]> {
     required: r.nargs - r.ndefaults,
     retset: r.retset,
     rettype: r.rettype,
+    volatile: r.volatility === "v",
   }));
 }
 
@@ -49,76 +57,90 @@ function pick(sigs: Signature[], keys: string[]): Signature | undefined {
   );
 }
 
-function toParam(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
-}
-
-async function inTransaction<T>(
-  sql: Sql,
-  caller: Caller,
-  fn: (tx: postgres.TransactionSql) => Promise<T>,
-): Promise<T> {
-  return await sql.begin(async (tx) => {
-    await tx`select set_config('role', ${caller.role}, true),
-                    set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
-    return await fn(tx);
-  }) as T;
-}
-
-function failure(e: unknown, caller: Caller): Response {
-  const err = e as PgError;
-  // No SQLSTATE: the connection itself failed (Postgres restarting). Like PostgREST, answer 503 so
-  // the client knows the database was unavailable and may retry.
-  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code)) {
-    return jsonResponse(503, {
-      code: "PGRST000",
-      message: "database unavailable, retry",
-      details: String(err.message ?? e),
-      hint: null,
-    });
+/** Nesting depth of a parsed JSON value, without recursion (a hostile body cannot blow the stack). */
+export function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d > max) max = d;
+    if (max > MAX_JSON_DEPTH) return max;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, d + 1]);
   }
-  return jsonResponse(httpStatusFor(err.code, caller.role), errorBody(err));
+  return max;
+}
+
+export type RpcArgs = { ok: true; text: string; keys: string[] } | { ok: false; message: string };
+
+/** The request's arguments as one JSON object text: the POST body as sent, or GET's query string. */
+export async function readArgs(req: Request, url: URL): Promise<RpcArgs> {
+  if (req.method === "GET" || req.method === "HEAD") {
+    const args: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) {
+      if (k in args) return { ok: false, message: `argument ${k} is given more than once` };
+      args[k] = v;
+    }
+    return { ok: true, text: JSON.stringify(args), keys: Object.keys(args) };
+  }
+  const text = await req.text();
+  if (!text.trim()) return { ok: true, text: "{}", keys: [] };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, message: "Empty or invalid json" };
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    return { ok: false, message: "the body must be a JSON object of named arguments" };
+  }
+  if (jsonDepth(body) > MAX_JSON_DEPTH) {
+    return { ok: false, message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
+  }
+  return { ok: true, text, keys: Object.keys(body) };
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
 }
 
 export async function callRpc(
   sql: Sql,
   caller: Caller,
   name: string,
-  args: Record<string, unknown>,
+  args: { text: string; keys: string[] },
+  method: string,
 ): Promise<Response> {
-  if (!IDENT.test(name)) return notFound(name, Object.keys(args));
-  const keys = Object.keys(args);
+  if (!IDENT.test(name)) return notFound(name, args.keys);
   let sigs: Signature[];
   try {
     sigs = await lookupFunction(sql, name);
   } catch (e) {
     return failure(e, caller);
   }
-  const sig = pick(sigs, keys);
-  if (!sig) return notFound(name, keys);
-  const types = keys.map((k) => sig.types[sig.names.indexOf(k)]);
-  // json/jsonb and array parameters take the JSON value itself (postgres.js serialises by the
-  // described parameter type); everything else goes through the type's text input, as PostgREST does.
-  const params = keys.map((k, i) =>
-    types[i] === "jsonb" || types[i] === "json" ||
-      (types[i].endsWith("[]") && Array.isArray(args[k]))
-      ? (args[k] ?? null)
-      : toParam(args[k])
-  );
-  const named = keys.map((k, i) => `"${k}" => $${i + 1}::${types[i]}`);
-  const call = `public."${name}"(${named.join(", ")})`;
+  const sig = pick(sigs, args.keys);
+  if (!sig) return notFound(name, args.keys);
+  const columns = args.keys.map((k) => `${quoteIdent(k)} ${sig.types[sig.names.indexOf(k)]}`);
+  const named = args.keys.map((k) => `${quoteIdent(k)} => a.${quoteIdent(k)}`);
+  const call = `public.${quoteIdent(name)}(${named.join(", ")})`;
+  const from = args.keys.length
+    ? ` from pg_catalog.json_to_record($1::text::json) as a(${columns.join(", ")})`
+    : "";
   const query = sig.retset
-    ? `select coalesce(jsonb_agg(r), '[]'::jsonb)::text as r from ${call} r`
+    ? `select coalesce(pg_catalog.jsonb_agg(r), '[]'::jsonb)::text as r${
+      from || " from (select) a"
+    } cross join lateral ${call} r`
     : sig.rettype === "void"
-    ? `select ${call}, 'null' as r`
-    : `select to_jsonb(${call})::text as r`;
+    ? `select ${call}, 'null' as r${from}`
+    : `select pg_catalog.to_jsonb(${call})::text as r${from}`;
+  // PostgREST: GET and HEAD are read-only, and so is POST to a STABLE or IMMUTABLE function.
+  const readOnly = method === "GET" || method === "HEAD" || !sig.volatile;
   try {
     const rows = await inTransaction(
       sql,
       caller,
-      (tx) => tx.unsafe(query, params as postgres.ParameterOrJSON<never>[]),
+      readOnly,
+      (tx) => tx.unsafe(query, args.keys.length ? [args.text] : []),
     );
     return new Response(rows[0].r ?? "null", {
       status: 200,
@@ -136,63 +158,4 @@ function notFound(name: string, keys: string[]): Response {
     details: null,
     hint: null,
   });
-}
-
-const OPS: Record<string, string> = { eq: "=", neq: "<>", gt: ">", gte: ">=", lt: "<", lte: "<=" };
-
-/** GET /rest/v1/<relation>?select=a,b&col=eq.v&order=col.desc&limit=n */
-export async function selectRelation(
-  sql: Sql,
-  caller: Caller,
-  name: string,
-  query: URLSearchParams,
-): Promise<Response> {
-  if (!IDENT.test(name)) return jsonResponse(404, { code: "42P01", message: "no such relation" });
-  const bad = (m: string) =>
-    jsonResponse(400, { code: "PGRST100", message: m, details: null, hint: null });
-  const select = query.get("select") ?? "*";
-  const cols = select === "*" ? ["*"] : select.split(",").map((c) => c.trim());
-  if (cols.some((c) => c !== "*" && !IDENT.test(c))) return bad(`unsupported select: ${select}`);
-  const params: string[] = [];
-  const where: string[] = [];
-  let order = "";
-  let limit = "";
-  for (const [key, value] of query) {
-    if (key === "select") continue;
-    if (key === "order") {
-      const parts = value.split(",").map((p) => p.split("."));
-      if (parts.some(([c, d]) => !IDENT.test(c) || (d && d !== "asc" && d !== "desc"))) {
-        return bad(`unsupported order: ${value}`);
-      }
-      order = " order by " + parts.map(([c, d]) => `"${c}" ${d ?? "asc"}`).join(", ");
-      continue;
-    }
-    if (key === "limit" || key === "offset") {
-      if (!/^\d+$/.test(value)) return bad(`bad ${key}`);
-      limit += ` ${key} ${value}`;
-      continue;
-    }
-    if (!IDENT.test(key)) return bad(`unsupported filter column: ${key}`);
-    const dot = value.indexOf(".");
-    const op = value.slice(0, dot);
-    const operand = value.slice(dot + 1);
-    if (op === "is" && (operand === "null" || operand === "true" || operand === "false")) {
-      where.push(`"${key}" is ${operand}`);
-    } else if (OPS[op]) {
-      params.push(operand);
-      where.push(`"${key}"::text ${OPS[op]} $${params.length}`);
-    } else return bad(`unsupported operator: ${op}`);
-  }
-  const colList = cols.map((c) => (c === "*" ? "*" : `"${c}"`)).join(", ");
-  const text = `select coalesce(jsonb_agg(t), '[]'::jsonb)::text as r from (select ${colList}
-    from public."${name}"${where.length ? " where " + where.join(" and ") : ""}${order}${limit}) t`;
-  try {
-    const rows = await inTransaction(sql, caller, (tx) => tx.unsafe(text, params));
-    return new Response(rows[0].r, {
-      status: 200,
-      headers: { "content-type": "application/json; charset=utf-8" },
-    });
-  } catch (e) {
-    return failure(e, caller);
-  }
 }

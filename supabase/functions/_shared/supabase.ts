@@ -20,14 +20,19 @@ export function serviceClient(): SupabaseClient {
 }
 
 export class RpcError extends Error {
-  constructor(readonly fn: string, readonly code: string | undefined, message: string) {
+  constructor(
+    readonly fn: string,
+    readonly code: string | undefined,
+    message: string,
+    readonly status = 0,
+  ) {
     super(`${fn}: ${message}`);
   }
 }
 
 /** Calls an RPC and returns its data, or throws RpcError (the caller decides what is retryable). */
 export async function rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
-  const { data, error } = await serviceClient().rpc(fn, args);
-  if (error) throw new RpcError(fn, error.code, error.message);
+  const { data, error, status } = await serviceClient().rpc(fn, args);
+  if (error) throw new RpcError(fn, error.code, error.message, status);
   return data as T;
 }

@@ -17,6 +17,7 @@ type Holder = {
 type Token = {
   tokenization_id: string;
   token_address: string;
+  chain_id?: number | string;
   holdings_total: string;
   in_flight_total: string;
 };
@@ -33,30 +34,67 @@ const call = (to: string, data: string) => ({
   params: [{ to, data }, "latest"],
 });
 
+/** A uint256 from an eth_call result; null when it could not be read (an error, no contract). */
+function uint(r: unknown): bigint | null {
+  if (typeof r !== "string" || !/^0x[0-9a-fA-F]+$/.test(r)) return null;
+  return BigInt(r);
+}
+
+/**
+ * Compares the chain with the books. A tokenization whose chain or contract cannot be read (another
+ * chain, no contract at the address, failing calls) is reported as `audit_unavailable` and left
+ * out; it never stops the audit of the others.
+ */
 export async function audit(
   chain: JsonRpc,
   targets: AuditTargets,
   treasury: string,
+  chainId: bigint,
 ): Promise<Discrepancy[]> {
   const out: Discrepancy[] = [];
-  const holders = targets.holders.filter((h) => h.wallet_address);
+  const unavailable = new Map<string, string>();
+  for (const t of targets.tokens) {
+    if (t.chain_id !== undefined && BigInt(t.chain_id) !== chainId) {
+      unavailable.set(
+        t.tokenization_id,
+        `on chain ${t.chain_id}; this reconciler reads chain ${chainId}`,
+      );
+    }
+  }
+  const readable = (id: string) => !unavailable.has(id);
+  const holders = targets.holders.filter((h) => h.wallet_address && readable(h.tokenization_id));
+  const tokens = targets.tokens.filter((t) => readable(t.tokenization_id));
   const calls = [
     ...holders.map((h) =>
       call(h.token_address, erc20.encodeFunctionData("balanceOf", [h.wallet_address]))
     ),
-    ...targets.tokens.flatMap((t) => [
+    ...tokens.flatMap((t) => [
       call(t.token_address, erc20.encodeFunctionData("totalSupply", [])),
       call(t.token_address, erc20.encodeFunctionData("balanceOf", [treasury])),
     ]),
   ];
-  const results = await chain.batch<string>(calls);
-  const value = (i: number) => {
-    const r = results[i];
-    if (r instanceof Error) throw r;
-    return BigInt(r);
+  let results: unknown[];
+  try {
+    results = await chain.batch<string>(calls);
+  } catch (e) {
+    results = calls.map(() => e);
+  }
+  const values = results.map(uint);
+  const fail = (id: string, i: number) => {
+    if (!unavailable.has(id)) {
+      const r = results[i];
+      unavailable.set(id, r instanceof Error ? r.message : "no contract answered at the address");
+    }
   };
+  holders.forEach((h, i) => values[i] === null && fail(h.tokenization_id, i));
+  tokens.forEach((t, j) => {
+    const k = holders.length + 2 * j;
+    if (values[k] === null) fail(t.tokenization_id, k);
+    else if (values[k + 1] === null) fail(t.tokenization_id, k + 1);
+  });
   holders.forEach((h, i) => {
-    const onChain = value(i);
+    if (!readable(h.tokenization_id)) return;
+    const onChain = values[i]!;
     const books = BigInt(h.holdings);
     const inFlight = BigInt(h.in_flight);
     if (books !== BigInt(h.distributed)) {
@@ -80,9 +118,10 @@ export async function audit(
       });
     }
   });
-  targets.tokens.forEach((t, j) => {
-    const supply = value(holders.length + 2 * j);
-    const treasuryBalance = value(holders.length + 2 * j + 1);
+  tokens.forEach((t, j) => {
+    if (!readable(t.tokenization_id)) return;
+    const supply = values[holders.length + 2 * j]!;
+    const treasuryBalance = values[holders.length + 2 * j + 1]!;
     const outflow = supply - treasuryBalance;
     const books = BigInt(t.holdings_total);
     if (outflow < books || outflow > books + BigInt(t.in_flight_total)) {
@@ -95,5 +134,15 @@ export async function audit(
       });
     }
   });
+  for (const [tokenization_id, reason] of unavailable) {
+    const t = targets.tokens.find((x) => x.tokenization_id === tokenization_id);
+    out.push({
+      kind: "audit_unavailable",
+      tokenization_id,
+      token_address: t?.token_address,
+      chain_id: t?.chain_id,
+      reason,
+    });
+  }
   return out;
 }

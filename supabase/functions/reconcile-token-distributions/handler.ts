@@ -36,6 +36,7 @@ export async function handle(req: Request): Promise<Response> {
       chain,
       await rpc<AuditTargets>("token_audit_targets", {}),
       wallet.address,
+      env.CHAIN_ID,
     );
     const runId = await rpc<number>("record_reconciliation_run", {
       p_summary: counts,

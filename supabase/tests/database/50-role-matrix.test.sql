@@ -2,7 +2,7 @@
 -- the service. Calls use arguments that would fail validation later, so an allowed caller gets past
 -- the gate (any error other than 42501), and a refused one gets 42501.
 begin;
-select plan(152);
+select plan(157);
 
 select tests.create_user('matrix-u1@test.io') as u1 \gset
 select tests.create_user('matrix-u2@test.io') as u2 \gset
@@ -28,6 +28,7 @@ insert into calls values
   ('token_audit_targets', $$select public.token_audit_targets()$$, '{service}'),
   ('record_reconciliation_run', $$select public.record_reconciliation_run('{}', '[]')$$, '{service}'),
   ('execute_due_slots', $$select public.execute_due_slots('1999-01-01')$$, '{service}'),
+  ('register_treasury_address', $$select public.register_treasury_address('bad')$$, '{service}'),
   -- admin mutations (aal2) and the service
   ('admin_set_kyc_status', $$select public.admin_set_kyc_status(gen_random_uuid(), 'nope')$$, '{admin2,service}'),
   ('admin_queue_distribution', $$select public.admin_queue_distribution('2031-01-01', '[]')$$, '{admin2,service}'),

@@ -1,0 +1,72 @@
+-- The shared input rules (issue 9): one helper per kind of value, and the RPCs that use them.
+begin;
+select plan(40);
+set local timezone = 'UTC';
+
+select tests.create_user('validation-u1@test.io') as u1 \gset
+
+-- Money: finite, at most 2 decimals, never rounded, bounded.
+select lives_ok($$select app.require_money(12.34, 'p', true)$$, 'money: 12.34 passes');
+select lives_ok($$select app.require_money(null, 'p', true)$$, 'money: null is the caller''s business');
+select lives_ok($$select app.require_money(0, 'p', false)$$, 'money: 0 passes where it may be zero');
+select throws_ok($$select app.require_money('NaN', 'p', true)$$, 'PT400', 'p must be a finite amount, not NaN', 'money: NaN');
+select throws_ok($$select app.require_money('Infinity', 'p', true)$$, 'PT400', 'p must be a finite amount, not Infinity', 'money: Infinity');
+select throws_ok($$select app.require_money('-Infinity', 'p', false)$$, 'PT400', 'p must be a finite amount, not -Infinity', 'money: -Infinity');
+select throws_ok($$select app.require_money(1.001, 'p', true)$$, 'PT400', 'p has more than 2 decimals: 1.001', 'money: sub-cent is refused');
+select throws_ok($$select app.require_money(0, 'p', true)$$, 'PT400', 'p must be greater than 0', 'money: 0 where positive');
+select throws_ok($$select app.require_money(-1, 'p', false)$$, 'PT400', 'p cannot be negative', 'money: negative');
+select throws_ok($$select app.require_money(1e15, 'p', true)$$, 'PT400', null, 'money: above max_money');
+
+-- Percentages and whole numbers.
+select lives_ok($$select app.require_percentage(1.2345, 'x')$$, 'percentage: 4 decimals');
+select throws_ok($$select app.require_percentage(1.23456, 'x')$$, 'PT400', 'x has at most 4 decimals', 'percentage: 5 decimals');
+select throws_ok($$select app.require_percentage('NaN', 'x')$$, 'PT400', null, 'percentage: NaN');
+select throws_ok($$select app.require_percentage('Infinity', 'x')$$, 'PT400', null, 'percentage: Infinity');
+select throws_ok($$select app.require_percentage(0, 'x')$$, 'PT400', null, 'percentage: 0');
+select lives_ok($$select app.require_whole(10, 't', true)$$, 'whole: 10');
+select throws_ok($$select app.require_whole(1.5, 't', true)$$, 'PT400', null, 'whole: 1.5');
+select throws_ok($$select app.require_whole('NaN', 't', true)$$, 'PT400', null, 'whole: NaN');
+select throws_ok($$select app.require_whole(1e77, 't', true)$$, 'PT400', null, 'whole: beyond uint256');
+select throws_ok($$select app.require_whole(0, 't', true)$$, 'PT400', 't must be greater than 0', 'whole: 0 where positive');
+
+-- Text limits.
+select lives_ok($$select app.require_text(repeat('a', 200), 'r', 200)$$, 'text: at the limit');
+select throws_ok($$select app.require_text(repeat('a', 201), 'r', 200)$$, 'PT400', 'r is longer than 200 characters', 'text: over the limit');
+
+-- Times: offsets and zone names honoured, none means Lagos, words refused.
+select is(app.business_time('2031-03-01T10:00:00', 's'), '2031-03-01 09:00:00+00'::timestamptz, 'time: no offset is Lagos');
+select is(app.business_time('2031-03-01 10:00 UTC', 's'), '2031-03-01 10:00:00+00'::timestamptz, 'time: a zone name is honoured');
+select is(app.business_time('2031-03-01T10:00:00+03:00', 's'), '2031-03-01 07:00:00+00'::timestamptz, 'time: an offset is honoured');
+select is(app.business_time('2031-07-01 10:00 America/New_York', 's'), '2031-07-01 14:00:00+00'::timestamptz, 'time: a zone name with DST');
+select throws_ok($$select app.business_time('now', 's')$$, 'PT400', null, 'time: now is refused');
+select throws_ok($$select app.business_time('infinity', 's')$$, 'PT400', null, 'time: infinity is refused');
+select throws_ok($$select app.business_time('2031-02-30T10:00', 's')$$, 'PT400', null, 'time: an impossible day');
+select is(current_setting('TimeZone'), 'UTC', 'time: the session zone is handed back after reading in Lagos');
+select ok((select bool_and(c @> array['TimeZone=Africa/Lagos'] or c @> array['timezone=Africa/Lagos'])
+             from pg_db_role_setting s join pg_roles r on r.oid = s.setrole, lateral (select s.setconfig) x(c)
+            where r.rolname in ('anon', 'authenticated', 'service_role')),
+          'the API roles read offset-less timestamp parameters in the business zone');
+
+-- Protected addresses.
+select tests.authenticate_as_service();
+select is(public.register_treasury_address('0xAaAaAaAaAaAaAaAaAaAaAaAaAaAaAaAaAaAaAaAa') ->> 'address',
+          '0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'register_treasury_address stores lowercase');
+select throws_ok($$select public.register_treasury_address('0x12')$$, 'PT400', null, 'register_treasury_address: malformed');
+select tests.clear_authentication();
+select ok(app.is_protected_address('0x0000000000000000000000000000000000000000'), 'the zero address is protected');
+select ok(not app.is_protected_address('0x1234567890123456789012345678901234567890'), 'an ordinary address is not');
+select tests.authenticate_as(:'u1');
+select throws_ok($$select public.set_my_wallet_address('0xAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')$$, 'PT400', null,
+                 'set_my_wallet_address refuses a treasury address');
+select lives_ok($$select public.set_my_wallet_address('0x1234567890123456789012345678901234567890')$$,
+                'set_my_wallet_address takes an ordinary address');
+select throws_ok($$select public.create_stake('NaN')$$, 'PT400', null, 'create_stake refuses NaN');
+select tests.authenticate_as_service();
+select throws_ok($$select public.execute_due_slots('infinity')$$, 'PT400', null, 'execute_due_slots refuses an infinite p_now');
+select throws_ok($$select public.record_paystack_event(jsonb_build_object('event', 'charge.success',
+                    'data', jsonb_build_object('id', repeat('9', 101))))$$, 'PT400', null,
+                 'record_paystack_event refuses an event id over 100 characters');
+select tests.clear_authentication();
+
+select * from finish();
+rollback;
