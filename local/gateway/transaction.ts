@@ -3,6 +3,7 @@
 // PostgREST applies per transaction since v11.1; this project sets the business time zone that way).
 import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
+import { isUnreachable } from "./errors.ts";
 
 type Sql = postgres.Sql;
 
@@ -34,18 +35,11 @@ async function roleSettings(sql: Sql, role: string): Promise<[string, string][]>
   return cached.byRole.get(role) ?? [];
 }
 
-/**
- * Errors after which nothing of the request can have committed: the server ended the backend (its
- * transaction is rolled back), refused the connection, or the query could not even be written to a
- * pooled connection that died while idle (a database restart). Retrying these is safe.
- */
-function nothingCommitted(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  if (["57P01", "57P02", "57P03", "ECONNREFUSED", "CONNECT_TIMEOUT"].includes(err?.code ?? "")) {
-    return true;
-  }
-  return err?.code === "CONNECTION_CLOSED" && /^write /.test(err.message ?? "");
-}
+/** How long a request keeps retrying a database it cannot reach before it answers 503. */
+const RETRY_BUDGET_MS = 5_000;
+
+/** Where a request's transaction was when it failed. */
+type Phase = { commitSent: boolean };
 
 export async function inTransaction<T>(
   sql: Sql,
@@ -53,13 +47,19 @@ export async function inTransaction<T>(
   readOnly: boolean,
   fn: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
+  const deadline = Date.now() + RETRY_BUDGET_MS;
   for (let attempt = 1;; attempt++) {
+    const phase: Phase = { commitSent: false };
     try {
-      return await once(sql, caller, readOnly, fn);
+      return await once(sql, caller, readOnly, fn, phase);
     } catch (e) {
-      // Each failure retires one dead pooled connection: enough attempts to outlast the whole pool.
-      if (attempt > POOL_SIZE + 1 || !nothingCommitted(e)) throw e;
-      await new Promise((r) => setTimeout(r, 20 * attempt));
+      // A connection lost before COMMIT was sent took its open transaction with it: nothing of the
+      // request committed, so running it again is safe. This is what a pooled connection does that
+      // died while idle (a database restart): depending on the kernel's timing it fails as a closed
+      // connection or as ECONNRESET on its next query. Each failure retires one dead connection. A
+      // connection lost after COMMIT was sent may have committed: that is never retried.
+      if (phase.commitSent || !isUnreachable(e) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(20 * attempt, 250)));
     }
   }
 }
@@ -69,12 +69,16 @@ async function once<T>(
   caller: Caller,
   readOnly: boolean,
   fn: (tx: postgres.TransactionSql) => Promise<T>,
+  phase: Phase,
 ): Promise<T> {
   const settings = await roleSettings(sql, caller.role);
   return await sql.begin(readOnly ? "read only" : "read write", async (tx) => {
     await tx`select set_config('role', ${caller.role}, true),
                     set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
     for (const [k, v] of settings) await tx`select set_config(${k}, ${v}, true)`;
-    return await fn(tx);
+    const result = await fn(tx);
+    // postgres.js sends COMMIT as soon as this callback returns.
+    phase.commitSent = true;
+    return result;
   }) as T;
 }

@@ -1,0 +1,122 @@
+// The gateway's transaction runner when a pooled connection dies under it. A small TCP proxy sits
+// between a postgres.js pool and the stack's real Postgres and cuts the connection at a chosen
+// moment, with a TCP reset (what a connection that died while idle gives on its next query on some
+// kernels: the CI failure of 2026-11-22, one of ten concurrent webhooks answered 503) or after
+// forwarding COMMIT and closing (the request did commit: running it again would apply it twice).
+import assert from "node:assert/strict";
+import net from "node:net";
+import { Buffer } from "node:buffer";
+import postgres from "postgres";
+import { inTransaction } from "../local/gateway/transaction.ts";
+import { db, stack } from "./_support/stack.ts";
+
+type Cut = "none" | "reset-on-next-query" | "after-commit";
+
+/** A proxy to the stack's Postgres whose next client connection activity can be cut. */
+function cuttingProxy() {
+  const upstream = new URL(stack.db_url);
+  const clients = new Set<net.Socket>();
+  const state = { cut: "none" as Cut };
+  const server = net.createServer((client) => {
+    clients.add(client);
+    const server = net.connect(Number(upstream.port), upstream.hostname);
+    client.on("data", (chunk: Buffer) => {
+      if (state.cut === "reset-on-next-query") {
+        // The request never reaches Postgres: its connection is already gone.
+        state.cut = "none";
+        server.destroy();
+        client.resetAndDestroy();
+        return;
+      }
+      // COMMIT reaches Postgres, but its answer never reaches the client.
+      if (state.cut === "after-commit" && /COMMIT/i.test(chunk.toString("latin1"))) {
+        state.cut = "none";
+        answerLost = true;
+        server.write(chunk);
+        // A plain close (postgres.js: CONNECTION_CLOSED), as a network drop looks mid-request.
+        setTimeout(() => {
+          server.destroy();
+          client.destroy();
+        }, 200);
+        return;
+      }
+      server.write(chunk);
+    });
+    let answerLost = false;
+    server.on("data", (chunk: Buffer) => !answerLost && client.writable && client.write(chunk));
+    server.on("error", () => client.destroy());
+    client.on("error", () => server.destroy());
+    client.on("close", () => {
+      clients.delete(client);
+      server.destroy();
+    });
+  });
+  const ready = new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port))
+  );
+  return {
+    ready,
+    state,
+    close: () => {
+      for (const c of clients) c.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+const service = { role: "service_role", claims: { role: "service_role" } };
+const admin = db(1);
+await admin`create table if not exists public.zz_connection_loss (id bigserial primary key, tag text)`;
+
+async function withProxiedPool(run: (pool: postgres.Sql, cut: (c: Cut) => void) => Promise<void>) {
+  const proxy = cuttingProxy();
+  const port = await proxy.ready;
+  const url = new URL(stack.db_url);
+  url.port = String(port);
+  const pool = postgres(url.toString(), { max: 1, prepare: false, onnotice: () => {} });
+  try {
+    // Warm the pool: the connection exists and is idle, as in a gateway that has served requests.
+    await pool`select 1`;
+    await run(pool, (c) => (proxy.state.cut = c));
+  } finally {
+    await pool.end({ timeout: 1 });
+    await proxy.close();
+  }
+}
+
+Deno.test("a pooled connection reset before the request ran: the request is retried and runs once", async () => {
+  const tag = crypto.randomUUID();
+  await withProxiedPool(async (pool, cut) => {
+    cut("reset-on-next-query");
+    const n = await inTransaction(pool, service, false, async (tx) => {
+      await tx`insert into public.zz_connection_loss (tag) values (${tag})`;
+      return 1;
+    });
+    assert.equal(n, 1);
+  });
+  const rows = await admin`select 1 from public.zz_connection_loss where tag = ${tag}`;
+  assert.equal(rows.length, 1, "applied exactly once");
+});
+
+Deno.test("a connection lost after COMMIT was sent is never retried: the request may have committed", async () => {
+  const tag = crypto.randomUUID();
+  await withProxiedPool(async (pool, cut) => {
+    cut("after-commit");
+    await assert.rejects(
+      inTransaction(pool, service, false, async (tx) => {
+        await tx`insert into public.zz_connection_loss (tag) values (${tag})`;
+        return 1;
+      }),
+      "the caller learns that the outcome is unknown",
+    );
+  });
+  const rows = await admin`select 1 from public.zz_connection_loss where tag = ${tag}`;
+  assert.equal(rows.length, 1, "the committed request was not applied a second time");
+});
+
+Deno.test("closing: drop the probe table", async () => {
+  await admin`drop table public.zz_connection_loss`;
+  const [gone] = await admin`select to_regclass('public.zz_connection_loss') is null as gone`;
+  await admin.end();
+  assert.equal(gone.gone, true);
+});
