@@ -26,6 +26,10 @@ export async function startGateway(opts: GatewayOptions) {
     onnotice: () => {},
     prepare: false,
     connect_timeout: 3,
+    // postgres.js delays a reconnect by 3^n/100 s (up to 20 s) after n connection errors, counted
+    // across the pool: after a restart has killed all eight connections, that held requests for
+    // 10-20 s. The gateway's own retry (gateway/transaction.ts) paces itself; reconnect promptly.
+    backoff: (n: number) => Math.min(0.02 * n, 0.25),
   });
   const listenSql = postgres(opts.dbUrl, { max: 2, onnotice: () => {}, connect_timeout: 3 });
   const functions = functionRouter(opts.jwtSecret);
@@ -93,7 +97,8 @@ export async function startGateway(opts: GatewayOptions) {
   await drainer?.ready;
 
   return {
-    url: `http://127.0.0.1:${opts.port}`,
+    // The bound port: a test may ask for port 0.
+    url: `http://127.0.0.1:${server.addr.port}`,
     async close() {
       await drainer?.stop();
       await server.shutdown();

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
 import postgres from "postgres";
+import { startGateway } from "../local/gateway.ts";
 import { inTransaction } from "../local/gateway/transaction.ts";
 import { db, stack } from "./_support/stack.ts";
 
@@ -17,13 +18,14 @@ function cuttingProxy() {
   const upstream = new URL(stack.db_url);
   const clients = new Set<net.Socket>();
   const state = { cut: "none" as Cut };
+  const doomed = new WeakSet<net.Socket>();
   const server = net.createServer((client) => {
     clients.add(client);
     const server = net.connect(Number(upstream.port), upstream.hostname);
     client.on("data", (chunk: Buffer) => {
-      if (state.cut === "reset-on-next-query") {
-        // The request never reaches Postgres: its connection is already gone.
-        state.cut = "none";
+      if (state.cut === "reset-on-next-query" || doomed.has(client)) {
+        // The query never reaches Postgres: its connection is already gone.
+        if (!doomed.has(client)) state.cut = "none";
         server.destroy();
         client.resetAndDestroy();
         return;
@@ -57,6 +59,10 @@ function cuttingProxy() {
   return {
     ready,
     state,
+    /** Every connection open now dies with a reset on its next query, as after a restart. */
+    cutEveryOpenConnection: () => {
+      for (const c of clients) doomed.add(c);
+    },
     close: () => {
       for (const c of clients) c.destroy();
       return new Promise<void>((r) => server.close(() => r()));
@@ -112,6 +118,33 @@ Deno.test("a connection lost after COMMIT was sent is never retried: the request
   });
   const rows = await admin`select 1 from public.zz_connection_loss where tag = ${tag}`;
   assert.equal(rows.length, 1, "the committed request was not applied a second time");
+});
+
+Deno.test("every pooled connection dead since a restart: ten concurrent RPCs through the gateway all answer 200", async () => {
+  // The CI failure itself: the gateway's own catalog read (the function's signature) ran on a dead
+  // pooled connection outside any retry, and one of ten concurrent webhooks got a 503.
+  const proxy = cuttingProxy();
+  const url = new URL(stack.db_url);
+  url.port = String(await proxy.ready);
+  const gateway = await startGateway({
+    port: 0,
+    dbUrl: url.toString(),
+    jwtSecret: stack.jwt_secret,
+    drain: false,
+  });
+  try {
+    const call = () =>
+      fetch(`${gateway.url}/rest/v1/rpc/health`, { method: "POST", body: "{}" })
+        .then(async (r) => ({ status: r.status, body: await r.json() }));
+    // Fill the pool: every connection is open and idle.
+    await Promise.all(Array.from({ length: 16 }, call));
+    proxy.cutEveryOpenConnection();
+    const results = await Promise.all(Array.from({ length: 10 }, call));
+    assert.deepEqual(results.map((r) => r.status), Array(10).fill(200), JSON.stringify(results));
+  } finally {
+    await gateway.close();
+    await proxy.close();
+  }
 });
 
 Deno.test("closing: drop the probe table", async () => {

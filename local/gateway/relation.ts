@@ -5,7 +5,7 @@ import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { jsonResponse } from "./errors.ts";
 import { failure } from "./failure.ts";
-import { inTransaction } from "./transaction.ts";
+import { catalogRead, inTransaction } from "./transaction.ts";
 
 type Sql = postgres.Sql;
 
@@ -26,12 +26,14 @@ function bad(message: string, details: string | null = null): Response {
 }
 
 async function columnsOf(sql: Sql, name: string): Promise<Map<string, string> | null> {
-  const rows = await sql<{ col: string; type: string }[]>`
+  const rows = await catalogRead(() =>
+    sql<{ col: string; type: string }[]>`
     select a.attname as col, pg_catalog.format_type(a.atttypid, a.atttypmod) as type
       from pg_catalog.pg_class c
       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
       join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-     where n.nspname = 'public' and c.relname = ${name} and c.relkind in ('r', 'v', 'm', 'p')`;
+     where n.nspname = 'public' and c.relname = ${name} and c.relkind in ('r', 'v', 'm', 'p')`
+  );
   return rows.length ? new Map(rows.map((r) => [r.col, r.type])) : null;
 }
 

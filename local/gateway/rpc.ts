@@ -6,7 +6,7 @@ import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { failure } from "./failure.ts";
 import { jsonResponse } from "./errors.ts";
-import { inTransaction } from "./transaction.ts";
+import { catalogRead, inTransaction } from "./transaction.ts";
 
 type Sql = postgres.Sql;
 type Signature = {
@@ -23,23 +23,25 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 export const MAX_JSON_DEPTH = 128;
 
 async function lookupFunction(sql: Sql, name: string): Promise<Signature[]> {
-  const rows = await sql<
-    {
-      names: string[] | null;
-      types: string[];
-      nargs: number;
-      ndefaults: number;
-      retset: boolean;
-      rettype: string;
-      volatility: string;
-    }[]
-  >`
+  const rows = await catalogRead(() =>
+    sql<
+      {
+        names: string[] | null;
+        types: string[];
+        nargs: number;
+        ndefaults: number;
+        retset: boolean;
+        rettype: string;
+        volatility: string;
+      }[]
+    >`
     select p.proargnames as names,
            array(select pg_catalog.format_type(t, null) from unnest(p.proargtypes) t) as types,
            p.pronargs as nargs, p.pronargdefaults as ndefaults, p.proretset as retset,
            pg_catalog.format_type(p.prorettype, null) as rettype, p.provolatile as volatility
       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-     where n.nspname = 'public' and p.proname = ${name} and p.prokind = 'f'`;
+     where n.nspname = 'public' and p.proname = ${name} and p.prokind = 'f'`
+  );
   return rows.map((r) => ({
     names: (r.names ?? []).slice(0, r.nargs),
     types: r.types,

@@ -38,30 +38,47 @@ async function roleSettings(sql: Sql, role: string): Promise<[string, string][]>
 /** How long a request keeps retrying a database it cannot reach before it answers 503. */
 const RETRY_BUDGET_MS = 5_000;
 
-/** Where a request's transaction was when it failed. */
+/** Where a request's work was when it failed. */
 type Phase = { commitSent: boolean };
 
-export async function inTransaction<T>(
+/**
+ * Runs `attempt` again while it fails because the database could not be reached and nothing of it
+ * can have committed. A connection lost before COMMIT was sent took its open transaction with it,
+ * so running the work again is safe. This is what a pooled connection does that died while idle
+ * (a database restart): depending on the kernel's timing it fails as a closed connection or as
+ * ECONNRESET on its next query, and each failure retires one dead connection. Work whose
+ * connection was lost after COMMIT was sent may have committed: that is never retried.
+ */
+async function retryingUnreachable<T>(attempt: (phase: Phase) => Promise<T>): Promise<T> {
+  const deadline = Date.now() + RETRY_BUDGET_MS;
+  for (let n = 1;; n++) {
+    const phase: Phase = { commitSent: false };
+    try {
+      return await attempt(phase);
+    } catch (e) {
+      if (phase.commitSent || !isUnreachable(e) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(20 * n, 250)));
+    }
+  }
+}
+
+/**
+ * A read of the catalog on the gateway's own behalf (a function's signature, a view's columns): it
+ * commits nothing, so it is retried like a request that never reached COMMIT. Every query the
+ * gateway sends goes through here or through `inTransaction`: one stale pooled connection must
+ * never turn a request into a 503.
+ */
+export function catalogRead<T>(read: () => Promise<T>): Promise<T> {
+  return retryingUnreachable(() => read());
+}
+
+export function inTransaction<T>(
   sql: Sql,
   caller: Caller,
   readOnly: boolean,
   fn: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
-  const deadline = Date.now() + RETRY_BUDGET_MS;
-  for (let attempt = 1;; attempt++) {
-    const phase: Phase = { commitSent: false };
-    try {
-      return await once(sql, caller, readOnly, fn, phase);
-    } catch (e) {
-      // A connection lost before COMMIT was sent took its open transaction with it: nothing of the
-      // request committed, so running it again is safe. This is what a pooled connection does that
-      // died while idle (a database restart): depending on the kernel's timing it fails as a closed
-      // connection or as ECONNRESET on its next query. Each failure retires one dead connection. A
-      // connection lost after COMMIT was sent may have committed: that is never retried.
-      if (phase.commitSent || !isUnreachable(e) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, Math.min(20 * attempt, 250)));
-    }
-  }
+  return retryingUnreachable((phase) => once(sql, caller, readOnly, fn, phase));
 }
 
 async function once<T>(
