@@ -1,6 +1,7 @@
 // `npm test`: an ephemeral stack on free ports, pgTAP through pg_prove, then Deno tests, then one
 // closing line `N passed, N failed`. Exits non-zero on any failure.
 import { deno, startEphemeralStack } from "./ephemeral.ts";
+import { schemaChecks } from "./db/checks.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -65,6 +66,17 @@ let failed = staticFailed;
 try {
   stack = await stackPromise;
   const pg = ["-h", "127.0.0.1", "-p", stack.env.DB_PORT, "-U", "postgres", "-d", "postgres"];
+
+  // The schema checks build their own databases (local/db/checks.ts).
+  if (filter.length === 0 || filter.includes("schema")) {
+    console.log("[test] schema checks (Supabase CLI: db diff, lint, advisors, gen types; squawk)");
+    for (const c of await schemaChecks()) {
+      console.log(`${c.ok ? "ok" : "not ok"} - ${c.name}`);
+      if (!c.ok) console.log(c.detail.split("\n").map((l) => `  ${l}`).join("\n"));
+      passed += c.ok ? 1 : 0;
+      failed += c.ok ? 0 : 1;
+    }
+  }
 
   // Test-only helpers (pgTAP, tests.authenticate_as...): never part of a deployment.
   const setup = await new Deno.Command("psql", {

@@ -8,6 +8,7 @@ import { startAnvil } from "./stack/anvil.ts";
 import { deployPropertyToken } from "./stack/token.ts";
 import { startGateway } from "./gateway.ts";
 import { exists } from "./stack/proc.ts";
+import { pushMigrations } from "./db/cli.ts";
 import { JsonRpc } from "../supabase/functions/_shared/json-rpc.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -69,32 +70,31 @@ function apiKey(role: string) {
 
 async function applyMigrations(cluster: Parameters<typeof psql>[0]) {
   await psql(cluster, ["-f", `${root}/local/supabase-compat.sql`]);
-  await psql(cluster, [
+  await refuseForeignHistory(cluster);
+  // The real CLI applies them, as on hosted Supabase: its history table and statement splitter.
+  await pushMigrations(cluster.url);
+}
+
+/**
+ * A stack whose database was built from migrations that no longer exist (the development
+ * migrations squashed into one baseline) cannot be brought up to date by pushing: say so.
+ */
+async function refuseForeignHistory(cluster: Parameters<typeof psql>[0]) {
+  const applied = (await psql(cluster, [
+    "-At",
     "-c",
-    `create schema if not exists supabase_migrations;
-     create table if not exists supabase_migrations.schema_migrations (version text primary key, name text)`,
-  ]);
-  const applied = new Set(
-    (await psql(cluster, [
-      "-At",
-      "-c",
-      "select version from supabase_migrations.schema_migrations",
-    ]))
-      .split("\n").filter(Boolean),
+    `select version from supabase_migrations.schema_migrations
+      where to_regclass('supabase_migrations.schema_migrations') is not null`,
+  ]).catch(() => "")).split("\n").filter(Boolean);
+  const known = new Set(
+    [...Deno.readDirSync(`${root}/supabase/migrations`)].map((e) => e.name.slice(0, 14)),
   );
-  const files = [...Deno.readDirSync(`${root}/supabase/migrations`)]
-    .map((e) => e.name).filter((n) => /^\d{14}_[a-z0-9_]+\.sql$/.test(n)).sort();
-  for (const f of files) {
-    const [version, name] = [f.slice(0, 14), f.slice(15, -4)];
-    if (applied.has(version)) continue;
-    // One transaction per migration, recorded as the Supabase CLI records it.
-    await psql(cluster, [
-      "--single-transaction",
-      "-f",
-      `${root}/supabase/migrations/${f}`,
-      "-c",
-      `insert into supabase_migrations.schema_migrations (version, name) values ('${version}', '${name}')`,
-    ]);
+  const foreign = applied.filter((v) => !known.has(v));
+  if (foreign.length) {
+    throw new Error(
+      `this stack's database holds migrations that supabase/migrations no longer has ` +
+        `(${foreign.slice(0, 3).join(", ")}…): start it once with STACK_FRESH=1`,
+    );
   }
 }
 

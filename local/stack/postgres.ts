@@ -8,6 +8,8 @@ export type Cluster = { dir: string; run: string; port: number; url: string };
 export async function ensureCluster(
   dir: string,
   port: number,
+  // small: a scratch cluster for schema checks, which must not take gigabytes of shared memory.
+  opts: { small?: boolean } = {},
 ): Promise<{ cluster: Cluster; created: boolean }> {
   const data = `${dir}/pg`;
   const sock = `${dir}/pg-run`;
@@ -37,14 +39,16 @@ export async function ensureCluster(
       "cron.database_name = 'postgres'",
       "cron.timezone = 'UTC'",
       "timezone = 'UTC'",
-      "max_connections = 200",
+      ...(opts.small ? [] : ["max_connections = 200"]),
       // Sized for a payout database on this 24 GiB machine: a slot over a million stakes touches
       // ~1.5 GB of stakes, wallets, payouts and entries; with less, it is bound by buffer
       // evictions instead of work. A slot should not be split by a checkpoint either.
-      "shared_buffers = '3GB'",
-      "max_wal_size = '8GB'",
-      "checkpoint_timeout = '15min'",
-      "fsync = on",
+      ...(opts.small ? ["shared_buffers = '128MB'", "fsync = off", "max_connections = 20"] : [
+        "shared_buffers = '3GB'",
+        "max_wal_size = '8GB'",
+        "checkpoint_timeout = '15min'",
+        "fsync = on",
+      ]),
     ].join("\n");
     await Deno.writeTextFile(`${data}/postgresql.conf`, `\n${conf}\n`, { append: true });
   } else if (isRoot) {

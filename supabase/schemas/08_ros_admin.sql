@@ -1,7 +1,6 @@
 -- Admin RPCs for ROS declarations and slots (the dashboard calls them through supabase-js).
 -- Merge semantics (F4): adding slots after others completed is normal; only a slot that is
 -- executing right now blocks changes to its day.
-
 create or replace function app.slot_json(p_slot app.ros_slots)
 returns jsonb
 language sql
@@ -74,7 +73,7 @@ create type app.slot_input as (slot_number int, ros_percentage numeric, schedule
 create or replace function app.parse_slots(p_date date, p_slots jsonb)
 returns setof app.slot_input
 language plpgsql
-stable
+volatile
 set search_path = ''
 as $$
 declare
@@ -84,7 +83,7 @@ declare
   v_pct numeric;
   v_at timestamptz;
   v_raw text;
-  v_seen int[] := '{}';
+  v_seen int[] := '{}'::int[];
 begin
   if p_date is null then
     perform app.fail('PT400', 'p_distribution_date is required');
@@ -104,10 +103,7 @@ begin
       v_num := (v_elem ->> 'slot_number')::int;
       v_pct := (v_elem ->> 'ros_percentage')::numeric;
       v_raw := v_elem ->> 'scheduled_for';
-      v_at := case
-        when v_raw ~ '(Z|z|[+-]\d{2}(:?\d{2})?)$' then v_raw::timestamptz
-        else v_raw::timestamp at time zone v_tz
-      end;
+      v_at := app.business_time(v_raw, 'scheduled_for');
     exception when others then
       perform app.fail('PT400', 'malformed slot: ' || v_elem::text,
         'each slot needs slot_number (integer), ros_percentage (number) and scheduled_for (timestamp)');
@@ -115,12 +111,7 @@ begin
     if v_num is null or v_num < 1 or v_num > 100 then
       perform app.fail('PT400', 'slot_number must be between 1 and 100: ' || v_elem::text);
     end if;
-    if v_pct is null or v_pct <= 0 or v_pct > 100 then
-      perform app.fail('PT400', 'ros_percentage must be greater than 0 and at most 100: ' || v_elem::text);
-    end if;
-    if v_pct <> round(v_pct, 4) then
-      perform app.fail('PT400', 'ros_percentage has at most 4 decimals: ' || v_elem::text);
-    end if;
+    perform app.require_percentage(v_pct, format('slot %s: ros_percentage', v_num));
     if v_at is null then
       perform app.fail('PT400', 'scheduled_for is required: ' || v_elem::text);
     end if;
@@ -203,9 +194,9 @@ declare
 begin
   perform app.require_admin(true);
   v_slots := array(select p from app.parse_slots(p_distribution_date, p_slots) p);
-  if coalesce(p_premium_pool, 0) < 0 or coalesce(p_performance_pool, 0) < 0 then
-    perform app.fail('PT400', 'pools cannot be negative');
-  end if;
+  perform app.require_money(p_premium_pool, 'p_premium_pool', false);
+  perform app.require_money(p_performance_pool, 'p_performance_pool', false);
+  perform app.require_text(p_description, 'p_description', app.max_note_length());
 
   v_id := app.lock_declaration(p_distribution_date, false);
   if v_id is null then
@@ -386,6 +377,10 @@ comment on function public.admin_cancel_slot(date, int) is
 revoke all on function public.admin_cancel_slot(date, int) from public;
 grant execute on function public.admin_cancel_slot(date, int) to authenticated, service_role;
 
+-- admin_retry_slot waited without limit for the executor lock. While slots pay (a million stakes
+-- take ~20 s), the dashboard's call then died on PostgREST's statement timeout (8 s for
+-- `authenticated`) with a bare 500-class error. It now waits at most 5 s, then answers PT409
+-- ("slots are executing"), which the contract gives for EXECUTING, and the admin retries later.
 create or replace function public.admin_retry_slot(p_distribution_date date, p_slot_number int)
 returns jsonb
 language plpgsql
@@ -396,10 +391,19 @@ declare
   v_slot app.ros_slots;
   v_new app.ros_slots;
   v_paid int;
+  v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 begin
   perform app.require_admin(true);
   -- Same executor lock as execute_due_slots: never two payers over the same wallets at once.
-  perform pg_advisory_xact_lock(7301, 0);
+  -- The bound is for this wait only: the payment itself must not fail on a short row-lock wait.
+  perform pg_catalog.set_config('lock_timeout', '5s', true);
+  begin
+    perform pg_catalog.pg_advisory_xact_lock(7301, 0);
+  exception when lock_not_available then
+    perform app.fail('PT409', 'slots are executing right now',
+      'retry when they have finished; a slot over a million stakes takes about 20 seconds');
+  end;
+  perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
   v_slot := app.locked_slot(p_distribution_date, p_slot_number);
   if v_slot.status not in ('FAILED', 'COMPLETED') then
     perform app.fail('PT409', format('slot %s is %s: only FAILED or COMPLETED slots can be retried',
@@ -415,7 +419,8 @@ $$;
 comment on function public.admin_retry_slot(date, int) is
   'Admin (aal2) or service: compensation for a FAILED or COMPLETED slot. Pays exactly the stakes '
   'eligible at scheduled_for, active now, with no payout for this slot; returns the slot plus '
-  'paid_now (a second call pays 0). PT409 for PENDING, EXECUTING or CANCELLED slots.';
+  'paid_now (a second call pays 0). PT409 for PENDING, EXECUTING or CANCELLED slots, and when '
+  'slots are still executing after 5 s.';
 revoke all on function public.admin_retry_slot(date, int) from public;
 grant execute on function public.admin_retry_slot(date, int) to authenticated, service_role;
 

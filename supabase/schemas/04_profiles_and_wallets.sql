@@ -1,5 +1,4 @@
 -- Profiles (KYC, wallet address) and the user wallets, created for every new auth user.
-
 create table app.profiles (
   user_id uuid primary key references auth.users (id) on delete cascade,
   kyc_status text not null default 'pending' check (kyc_status in ('pending', 'verified', 'rejected')),
@@ -74,8 +73,9 @@ begin
   if v_addr !~ '^0x[0-9a-f]{40}$' then
     perform app.fail('PT400', 'wallet address must be 0x followed by 40 hex digits');
   end if;
-  if v_addr = '0x0000000000000000000000000000000000000000' then
-    perform app.fail('PT400', 'the zero address cannot receive tokens');
+  if app.is_protected_address(v_addr) then
+    perform app.fail('PT400', 'this address cannot receive payouts (the zero address, a treasury or a token contract)',
+      'use a wallet you control');
   end if;
   if exists (select 1 from app.profiles where wallet_address = v_addr and user_id <> v_user) then
     perform app.fail('PT409', 'this wallet address belongs to another account');
@@ -89,7 +89,7 @@ end
 $$;
 comment on function public.set_my_wallet_address(text) is
   'Authenticated: sets the caller''s payout wallet (0x + 40 hex digits, compared case-insensitively; '
-  'stored lowercase). PT400 when malformed, PT409 when another account uses it.';
+  'stored lowercase). PT400 when malformed or the zero, a treasury or a token contract address, PT409 when another account uses it.';
 revoke all on function public.set_my_wallet_address(text) from public;
 grant execute on function public.set_my_wallet_address(text) to authenticated;
 
@@ -108,9 +108,11 @@ declare
   v_prev_account bigint;
 begin
   perform app.require_service('only the service role may credit wallets');
-  if p_amount is null or p_amount <= 0 or p_amount <> round(p_amount, 2) then
-    perform app.fail('PT400', 'p_amount must be positive with at most 2 decimals');
+  if p_amount is null then
+    perform app.fail('PT400', 'p_amount is required');
   end if;
+  perform app.require_money(p_amount, 'p_amount', true);
+  perform app.require_text(p_reference, 'p_reference', app.max_reference_length());
   if coalesce(btrim(p_reference), '') = '' then
     perform app.fail('PT400', 'p_reference is required: it makes the credit idempotent');
   end if;
@@ -143,7 +145,7 @@ revoke all on function public.credit_funded_wallet(uuid, numeric, text) from pub
 grant execute on function public.credit_funded_wallet(uuid, numeric, text) to service_role;
 
 -- my_wallets -----------------------------------------------------------------------------------
-create or replace view public.my_wallets with (security_barrier = true) as
+create or replace view public.my_wallets with (security_invoker = true, security_barrier = true) as
   select a.kind, a.currency, a.balance
     from app.accounts a
    where a.user_id = auth.uid();

@@ -1,7 +1,6 @@
 -- A double-entry ledger. Every transaction's entries sum to zero; an account's balance is the sum of
 -- its entries and is written in the same transaction as them. Entries are immutable.
 -- Sign convention: +amount increases a user's wallet; platform accounts carry the other side.
-
 create table app.accounts (
   id bigint generated always as identity primary key,
   user_id uuid references auth.users (id) on delete restrict,
@@ -14,10 +13,15 @@ create table app.accounts (
   created_at timestamptz not null default now(),
   constraint user_accounts_have_user check ((kind like 'platform_%') = (user_id is null)),
   constraint user_wallets_never_negative check (kind like 'platform_%' or balance >= 0)
-) with (fillfactor = 60); -- room for HOT updates: every slot run updates many balances
+) with (fillfactor = 60);
+ -- room for HOT updates: every slot run updates many balances
 create unique index accounts_user_kind on app.accounts (user_id, kind, currency) where user_id is not null;
 create unique index accounts_platform_kind on app.accounts (kind, currency) where user_id is null;
 alter table app.accounts enable row level security;
+-- An investor reads their own wallets (public.my_wallets, my_transactions).
+create policy accounts_owner_reads on app.accounts for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (id, user_id, kind, currency, balance) on app.accounts to authenticated;
 
 insert into app.accounts (user_id, kind, currency) values
   (null, 'platform_funding_clearing', 'NGN'),
@@ -45,6 +49,25 @@ create table app.ledger_entries (
 );
 create index ledger_entries_account on app.ledger_entries (account_id);
 alter table app.ledger_entries enable row level security;
+-- An investor reads the entries of their own wallets and those entries' transactions
+-- (public.my_transactions: wallet funding).
+create policy ledger_entries_owner_reads on app.ledger_entries for select to authenticated
+  using (account_id in (select a.id from app.accounts a where a.user_id = (select auth.uid())));
+grant select (id, transaction_id, account_id, amount, created_at) on app.ledger_entries
+  to authenticated;
+create policy ledger_transactions_owner_reads on app.ledger_transactions for select to authenticated
+  -- The subquery sees only the caller's own entries, through the policy above.
+  using (exists (select 1 from app.ledger_entries e
+                  where e.transaction_id = ledger_transactions.id));
+grant select (id, kind, description) on app.ledger_transactions to authenticated;
+-- Entries by transaction. Without it, two lookups read every entry ever written: the guard that
+-- lets a slot run that paid nobody delete its empty transaction, and credit_funded_wallet's
+-- duplicate check. A slot's entries share one new transaction id, so they fill this index at its
+-- right-most page, in order.
+-- `if not exists`: on a database that already holds many entries, build it first with
+-- `create index concurrently ledger_entries_transaction on app.ledger_entries (transaction_id)`
+-- (a plain build blocks inserts into the ledger while it runs); the migration then keeps it.
+create index if not exists ledger_entries_transaction on app.ledger_entries (transaction_id);
 
 create or replace function app.forbid_mutation()
 returns trigger
@@ -56,8 +79,10 @@ begin
     using errcode = 'PT409';
 end
 $$;
+
 create trigger ledger_entries_immutable before update or delete on app.ledger_entries
   for each row execute function app.forbid_mutation();
+
 create trigger accounts_permanent before delete on app.accounts
   for each row execute function app.forbid_mutation();
 
@@ -74,6 +99,7 @@ begin
   return old;
 end
 $$;
+
 create trigger ledger_transactions_permanent before update or delete on app.ledger_transactions
   for each row execute function app.forbid_delete_posted_transaction();
 
@@ -84,13 +110,18 @@ set search_path = ''
 as $$
 declare
   v_bad boolean;
+  v_nestloop text := app.prefer_hash_for_bulk((select count(*) from new_entries), 'app.accounts');
 begin
   -- EXECUTE plans for the actual number of rows each time: a cached plan made for a slot of a
   -- million entries (hash join over every account) must not serve a single-entry posting.
-  execute 'select exists (select 1 from new_entries n
-              where not exists (select 1 from app.accounts a where a.id = n.account_id)
-                 or not exists (select 1 from app.ledger_transactions t where t.id = n.transaction_id))'
+  -- Counting the matches lets the planner join in whichever direction is cheaper (an anti-join
+  -- always hashed all accounts); ids are unique, so equal counts mean every reference exists.
+  execute 'select (select count(*) from new_entries)
+              <> (select count(*) from new_entries n
+                    join app.accounts a on a.id = n.account_id
+                    join app.ledger_transactions t on t.id = n.transaction_id)'
     into v_bad;
+  perform pg_catalog.set_config('enable_nestloop', v_nestloop, true);
   if v_bad then
     raise exception 'a ledger entry references a missing account or transaction'
       using errcode = '23503';
@@ -98,6 +129,7 @@ begin
   return null;
 end
 $$;
+
 create trigger ledger_entries_references after insert on app.ledger_entries
   referencing new table as new_entries
   for each statement execute function app.check_entry_references();

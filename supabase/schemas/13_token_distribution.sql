@@ -2,7 +2,6 @@
 -- transfer) -> tokens_distributed (only in the transaction that confirms the transfer), or back
 -- to confirmed when the transfer fails. Transfers: planned -> signed -> broadcast -> confirmed,
 -- or failed.
-
 create or replace function app.transfer_json(p app.token_transfers)
 returns jsonb
 language sql

@@ -1,9 +1,15 @@
+-- One pg_cron job runs every due slot (F5: no per-slot cron patterns to get wrong). pg_cron 1.4
+-- (the local stack) accepts minute schedules only; hosted Supabase (pg_cron 1.6) can run it every
+-- few seconds: select cron.schedule('ros-execute-due-slots', '10 seconds', ...).
+select cron.schedule('ros-execute-due-slots', '* * * * *', 'select public.execute_due_slots()');
+
 -- pg_cron sweeps for the token pipeline, through net.http_post with the URL and key from Vault.
 -- The distribution sweep only calls out when something waits (confirmed investments).
 select cron.schedule('distribute-tokens-sweep', '* * * * *', $$
   select app.invoke_function('distribute-tokens', '{}'::jsonb)
    where exists (select 1 from app.investments where payment_status = 'confirmed')
 $$);
+
 select cron.schedule('reconcile-token-distributions', '*/5 * * * *', $$
   select app.invoke_function('reconcile-token-distributions', '{}'::jsonb)
 $$);

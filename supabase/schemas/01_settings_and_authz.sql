@@ -1,11 +1,11 @@
 -- Settings, caller checks shared by every RPC, and the admin audit trail.
-
 create table app.settings (
   key text primary key,
   value text not null,
   updated_at timestamptz not null default now()
 );
 alter table app.settings enable row level security;
+
 insert into app.settings (key, value) values
   ('business_time_zone', 'Africa/Lagos'),
   ('default_max_return_percent', '200'),

@@ -1,7 +1,6 @@
 -- Daily return-on-stake: a declaration per business day, up to 100 scheduled slots, and the
 -- payouts. The unique key (stake, date, slot) is what makes "each slot pays each stake once"
 -- structural (F1: the old check looked at the date only, so slot 2 was skipped).
-
 create table app.ros_declarations (
   id bigint generated always as identity primary key,
   distribution_date date not null unique,
@@ -38,6 +37,10 @@ create table app.ros_slots (
 create index ros_slots_due on app.ros_slots (scheduled_for, distribution_date, slot_number)
   where status = 'PENDING';
 alter table app.ros_slots enable row level security;
+create index ros_slots_declaration on app.ros_slots (declaration_id);
+-- The slot schedule is the same for every investor: my_transactions reads when each slot ran.
+create policy ros_slots_investors_read on app.ros_slots for select to authenticated using (true);
+grant select (distribution_date, slot_number, scheduled_for, runs) on app.ros_slots to authenticated;
 
 -- One row per (stake, date, slot), enforced by the primary key. The stake reference is checked
 -- per statement (see app.check_entry_references for why); stakes are never deleted.
@@ -55,8 +58,12 @@ create table app.ros_payouts (
   -- instead of pages scattered over every day of history.
   constraint one_payout_per_stake_slot primary key (distribution_date, slot_number, stake_id)
 );
-create index ros_payouts_user_date on app.ros_payouts (user_id, distribution_date);
 alter table app.ros_payouts enable row level security;
+-- An investor reads their own payouts (public.my_transactions).
+create policy ros_payouts_owner_reads on app.ros_payouts for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (stake_id, distribution_date, slot_number, user_id, amount, created_at)
+  on app.ros_payouts to authenticated;
 
 create or replace function app.check_payout_references()
 returns trigger
@@ -65,18 +72,21 @@ set search_path = ''
 as $$
 declare
   v_bad boolean;
+  v_nestloop text := app.prefer_hash_for_bulk((select count(*) from new_payouts), 'app.stakes');
 begin
   -- EXECUTE: planned for the actual row count each time (see app.check_entry_references).
   execute 'select exists (select 1 from new_payouts n
               where not exists (select 1 from app.stakes s where s.id = n.stake_id and s.user_id = n.user_id
                                    and s.earnings_account_id = n.earnings_account_id))'
     into v_bad;
+  perform pg_catalog.set_config('enable_nestloop', v_nestloop, true);
   if v_bad then
     raise exception 'a payout references a missing stake' using errcode = '23503';
   end if;
   return null;
 end
 $$;
+
 create trigger ros_payouts_references after insert on app.ros_payouts
   referencing new table as new_payouts
   for each statement execute function app.check_payout_references();

@@ -1,5 +1,4 @@
 -- Tokenizations, investments and the Paystack webhook's RPC.
-
 create or replace function public.admin_register_tokenization(
   p_property_id text,
   p_token_address text,
@@ -22,15 +21,17 @@ begin
   if coalesce(btrim(p_property_id), '') = '' then
     perform app.fail('PT400', 'p_property_id is required');
   end if;
+  perform app.require_text(p_property_id, 'p_property_id', app.max_reference_length());
   if v_addr !~ '^0x[0-9a-f]{40}$' then
     perform app.fail('PT400', 'p_token_address must be 0x followed by 40 hex digits');
   end if;
   if p_chain_id is null or p_chain_id <= 0 then
     perform app.fail('PT400', 'p_chain_id must be positive');
   end if;
-  if p_price_per_token is null or p_price_per_token <= 0 or p_price_per_token <> round(p_price_per_token, 2) then
-    perform app.fail('PT400', 'p_price_per_token must be positive with at most 2 decimals');
+  if p_price_per_token is null then
+    perform app.fail('PT400', 'p_price_per_token is required');
   end if;
+  perform app.require_money(p_price_per_token, 'p_price_per_token', true);
   if coalesce(p_currency, '') !~ '^[A-Z]{3}$' then
     perform app.fail('PT400', 'p_currency must be an ISO 4217 code such as NGN');
   end if;
@@ -77,9 +78,10 @@ declare
   v_amount numeric;
   v_inv app.investments;
 begin
-  if p_tokens is null or p_tokens <= 0 or p_tokens <> trunc(p_tokens) then
-    perform app.fail('PT400', 'p_tokens must be a positive whole number of tokens (base units)');
+  if p_tokens is null then
+    perform app.fail('PT400', 'p_tokens is required: a positive whole number of tokens (base units)');
   end if;
+  perform app.require_whole(p_tokens, 'p_tokens', true);
   select * into v_t from app.tokenizations where id = p_tokenization_id;
   if v_t.id is null then
     perform app.fail('PT404', 'no such tokenization', 'check p_tokenization_id');
@@ -132,6 +134,9 @@ begin
   if v_type is null or jsonb_typeof(v_data) is distinct from 'object' or coalesce(v_event_id, '') = '' then
     perform app.fail('PT400', 'a Paystack event needs "event" and "data.id"');
   end if;
+  perform app.require_text(v_type, 'event', 100);
+  perform app.require_text(v_event_id, 'data.id', 100);
+  perform app.require_text(v_reference, 'data.reference', app.max_reference_length());
 
   insert into app.paystack_events (event_type, event_id, reference, payload)
   values (v_type, v_event_id, v_reference, p_event)
@@ -192,7 +197,7 @@ comment on function public.record_paystack_event(jsonb) is
 revoke all on function public.record_paystack_event(jsonb) from public;
 grant execute on function public.record_paystack_event(jsonb) to service_role;
 
-create or replace view public.my_investments with (security_barrier = true) as
+create or replace view public.my_investments with (security_invoker = true, security_barrier = true) as
   select i.id, i.tokenization_id, t.property_id, i.tokens, i.amount, i.currency, i.reference,
          i.payment_status, i.created_at, i.confirmed_at, i.distributed_at,
          (select tt.tx_hash from app.token_transfers tt where tt.id = i.transfer_id) as tx_hash
@@ -203,7 +208,7 @@ comment on view public.my_investments is 'The caller''s investments with their p
 revoke all on public.my_investments from public, anon;
 grant select on public.my_investments to authenticated;
 
-create or replace view public.my_token_holdings with (security_barrier = true) as
+create or replace view public.my_token_holdings with (security_invoker = true, security_barrier = true) as
   select h.tokenization_id, t.property_id, h.balance,
          coalesce((select sum(i.amount) from app.investments i
                     where i.user_id = h.user_id and i.tokenization_id = h.tokenization_id

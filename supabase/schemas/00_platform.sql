@@ -1,6 +1,8 @@
 -- Baseline: extensions, deny-by-default privileges, the private schema and health().
+-- In pg_catalog, as Supabase's dashboard installs it: an extension in public is an advisor
+-- warning (its objects would sit in the API's schema). Its jobs live in schema cron either way.
+create extension if not exists pg_cron with schema pg_catalog;
 
-create extension if not exists pg_cron;
 create extension if not exists pgcrypto with schema extensions;
 
 -- pg_net exists on hosted Supabase; the local stack emulates its net.http_post instead.
@@ -16,14 +18,22 @@ $$;
 -- migration grants it explicitly. Supabase's own defaults grant everything to anon/authenticated.
 -- PUBLIC's execute on new functions is a global default: a per-schema revoke cannot remove it.
 alter default privileges revoke execute on functions from public;
+
 alter default privileges in schema public revoke all on functions from anon, authenticated, service_role;
+
 alter default privileges in schema public revoke all on tables from anon, authenticated;
+
 alter default privileges in schema public revoke all on sequences from anon, authenticated;
 
 -- Internal state lives in `app`, which PostgREST does not expose. The API is the set of RPCs and
 -- caller-scoped views in `public`.
 create schema if not exists app;
+
 revoke all on schema app from public;
+-- The investor views (my_wallets, my_stakes, …) are security_invoker views: they read app's
+-- tables with the caller's rights, so RLS policies and column grants beside each table decide
+-- what an investor sees. PostgREST exposes only `public`: app is never reachable directly.
+grant usage on schema app to authenticated;
 
 create or replace function public.health()
 returns jsonb

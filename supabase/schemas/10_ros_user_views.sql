@@ -1,13 +1,5 @@
--- A user's payouts are read through their stakes instead of a (user_id, distribution_date) index.
--- That index took a random insert per payout (~15 % of a slot at a million stakes); the primary key
--- (distribution_date, slot_number, stake_id) is filled in order and answers the same questions:
--- a user's stakes, times the slots that ran while each stake existed, one key probe each.
--- Only PENDING slots can be rescheduled, so a slot that ran keeps the scheduled_for it paid at, and
--- a stake was paid by a slot only if it existed by then (created_at <= scheduled_for).
-
-drop index app.ros_payouts_user_date;
-
-create or replace view public.my_transactions with (security_barrier = true) as
+-- What an investor sees of their money: transactions and today's profit.
+create or replace view public.my_transactions with (security_invoker = true, security_barrier = true) as
   select 'ros:' || p.stake_id || ':' || p.distribution_date || ':' || p.slot_number as id, 'Daily ROS Payout'::text as type, p.amount, 'Completed'::text as status,
          p.created_at, p.stake_id, p.slot_number, p.distribution_date,
          'Daily ROS ' || p.distribution_date || ' slot ' || p.slot_number as description
@@ -55,3 +47,5 @@ $$;
 comment on function public.my_today_profit(date) is
   'Authenticated: the sum of the caller''s ROS payouts for p_date (default: today in the business '
   'time zone); 0 when there are none.';
+revoke all on function public.my_today_profit(date) from public;
+grant execute on function public.my_today_profit(date) to authenticated;

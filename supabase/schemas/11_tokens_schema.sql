@@ -1,6 +1,5 @@
 -- Payments and token distribution: tokenizations, investments, Paystack events, transfers (the
 -- outbox), nonces and holdings. Token quantities are integer base units: numeric(78,0).
-
 insert into app.settings (key, value) values
   ('transfer_gas_limit', '120000'),
   ('transfer_max_fee_per_gas', '20000000000'),
@@ -21,6 +20,10 @@ create table app.tokenizations (
   unique (chain_id, token_address)
 );
 alter table app.tokenizations enable row level security;
+-- Which property a token is for is public to investors (my_investments, my_token_holdings).
+create policy tokenizations_investors_read on app.tokenizations for select to authenticated
+  using (true);
+grant select (id, property_id) on app.tokenizations to authenticated;
 
 create table app.investments (
   id uuid primary key default gen_random_uuid(),
@@ -46,6 +49,13 @@ create index investments_claimable on app.investments (created_at) where payment
 create index investments_user on app.investments (user_id);
 create index investments_transfer on app.investments (transfer_id) where transfer_id is not null;
 alter table app.investments enable row level security;
+create index investments_tokenization on app.investments (tokenization_id);
+-- An investor reads their own investments (public.my_investments, my_token_holdings).
+create policy investments_owner_reads on app.investments for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (id, user_id, tokenization_id, tokens, amount, currency, reference, payment_status,
+              created_at, confirmed_at, distributed_at, transfer_id)
+  on app.investments to authenticated;
 
 -- The per-investment trail: processing (claimed), success (confirmed on chain), failed (released).
 create table app.investment_events (
@@ -81,6 +91,11 @@ create table app.token_holdings (
   primary key (user_id, tokenization_id)
 );
 alter table app.token_holdings enable row level security;
+create index token_holdings_tokenization on app.token_holdings (tokenization_id);
+-- An investor reads their own holdings (public.my_token_holdings).
+create policy token_holdings_owner_reads on app.token_holdings for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (user_id, tokenization_id, balance) on app.token_holdings to authenticated;
 
 -- The treasury's next nonce per (chain, signer), allocated under this row's lock; and nonces
 -- released by transfers that can never be mined, reused first so no gap blocks the queue.
@@ -131,6 +146,7 @@ create table app.token_transfers (
   confirmed_at timestamptz,
   constraint signed_has_bytes check (status in ('planned', 'failed') or (tx_hash is not null and raw_tx is not null))
 );
+
 -- One live or confirmed transfer per nonce: a nonce can be mined only once.
 create unique index token_transfers_nonce on app.token_transfers (chain_id, signer, nonce)
   where status <> 'failed';
@@ -138,6 +154,11 @@ create index token_transfers_open on app.token_transfers (updated_at)
   where status in ('planned', 'signed', 'broadcast');
 create index token_transfers_user on app.token_transfers (user_id, tokenization_id);
 alter table app.token_transfers enable row level security;
+create index token_transfers_tokenization on app.token_transfers (tokenization_id);
+-- An investor reads the transaction hash of their own transfers (public.my_investments).
+create policy token_transfers_owner_reads on app.token_transfers for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (id, user_id, tx_hash) on app.token_transfers to authenticated;
 
 alter table app.investments add constraint investments_transfer_fk
   foreign key (transfer_id) references app.token_transfers (id);
@@ -184,3 +205,62 @@ begin
 end
 $$;
 revoke all on function app.invoke_function(text, jsonb) from public;
+
+-- The treasury's addresses, so that nobody can name one as their payout wallet. Every signer that
+-- ever claimed a nonce is one; the stack (or an operator) registers it before the first claim.
+create table app.treasury_accounts (
+  address text primary key check (address ~ '^0x[0-9a-f]{40}$'),
+  created_at timestamptz not null default now()
+);
+alter table app.treasury_accounts enable row level security;
+
+create or replace function app.remember_treasury_signer()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into app.treasury_accounts (address) values (new.signer) on conflict do nothing;
+  return new;
+end
+$$;
+
+create trigger treasury_nonces_remember_signer after insert on app.treasury_nonces
+  for each row execute function app.remember_treasury_signer();
+
+create or replace function public.register_treasury_address(p_address text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_addr text := lower(btrim(coalesce(p_address, '')));
+begin
+  perform app.require_service('only the service role registers the treasury');
+  if v_addr !~ '^0x[0-9a-f]{40}$' then
+    perform app.fail('PT400', 'p_address must be 0x followed by 40 hex digits');
+  end if;
+  insert into app.treasury_accounts (address) values (v_addr) on conflict do nothing;
+  return jsonb_build_object('address', v_addr,
+    'wallets_using_it', (select count(*) from app.profiles where wallet_address = v_addr));
+end
+$$;
+comment on function public.register_treasury_address(text) is
+  'Service: records a treasury (signer) address so no investor can name it as a payout wallet. '
+  'Returns {address, wallets_using_it}; a non-zero count needs a person.';
+revoke all on function public.register_treasury_address(text) from public;
+grant execute on function public.register_treasury_address(text) to service_role;
+
+-- An address that must never receive payouts: the zero address, a treasury, a token contract.
+create or replace function app.is_protected_address(p_address text)
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select p_address = '0x0000000000000000000000000000000000000000'
+      or exists (select 1 from app.treasury_accounts where address = p_address)
+      or exists (select 1 from app.treasury_nonces where signer = p_address)
+      or exists (select 1 from app.tokenizations where token_address = p_address)
+$$;

@@ -1,5 +1,4 @@
 -- Stakes: funds moved from the funded wallet into an investment that earns daily ROS up to a cap.
-
 create table app.stakes (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete restrict,
@@ -11,29 +10,28 @@ create table app.stakes (
   status text not null default 'active' check (status in ('active', 'completed', 'cancelled')),
   created_at timestamptz not null default now(),
   completed_at timestamptz,
+  -- The most a stake may ever earn (200 % by default), rounded down to the cent. The one place
+  -- this rule lives: the payout statements read it, and the constraint below enforces it.
+  cap numeric generated always as (floor(amount * max_return_percent) / 100) stored,
   -- The cap is enforced by the database itself, not only by the payout statement.
-  constraint stake_within_cap check (
-    total_earned >= 0 and total_earned <= floor(amount * max_return_percent) / 100
-  )
-) with (fillfactor = 50); -- every slot updates every active stake: room for a HOT version each
+  constraint stake_within_cap check (total_earned >= 0 and total_earned <= cap)
+) with (fillfactor = 50);
+ -- every slot updates every active stake: room for a HOT version each
 create index stakes_user on app.stakes (user_id);
 create index stakes_active_created on app.stakes (created_at) where status = 'active';
 alter table app.stakes enable row level security;
+-- Foreign keys get an index so that checking a referenced row's deletion never scans the table.
+-- The column never changes, so stake updates stay HOT.
+create index stakes_earnings_account on app.stakes (earnings_account_id);
+-- An investor reads their own stakes (public.my_stakes, my_transactions).
+create policy stakes_owner_reads on app.stakes for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (id, user_id, amount, total_earned, max_return_percent, status, created_at)
+  on app.stakes to authenticated;
+
 -- Stakes end as completed or cancelled, never deleted: payouts refer to them.
 create trigger stakes_permanent before delete on app.stakes
   for each row execute function app.forbid_mutation();
-
--- The cap in money: max_return_percent of the amount, rounded down to the cent.
--- No `set search_path` here on purpose: a function with a SET clause cannot be inlined, and this
--- one runs once per stake in every slot. It names only pg_catalog operators, so it is safe.
-create or replace function app.stake_cap(p_amount numeric, p_max_return_percent numeric)
-returns numeric
-language sql
-immutable
-parallel safe
-as $$
-  select pg_catalog.floor(p_amount * p_max_return_percent) / 100
-$$;
 
 create or replace function public.create_stake(p_amount numeric)
 returns jsonb
@@ -48,9 +46,10 @@ declare
   v_stake uuid := gen_random_uuid();
   v_max numeric := coalesce(app.setting('default_max_return_percent')::numeric, 200);
 begin
-  if p_amount is null or p_amount <= 0 or p_amount <> round(p_amount, 2) then
-    perform app.fail('PT400', 'p_amount must be positive with at most 2 decimals');
+  if p_amount is null then
+    perform app.fail('PT400', 'p_amount is required');
   end if;
+  perform app.require_money(p_amount, 'p_amount', true);
   select id, balance into v_funded, v_balance
     from app.accounts where user_id = v_user and kind = 'funded' and currency = 'NGN' for update;
   if v_funded is null then
@@ -76,7 +75,7 @@ comment on function public.create_stake(numeric) is
 revoke all on function public.create_stake(numeric) from public;
 grant execute on function public.create_stake(numeric) to authenticated;
 
-create or replace view public.my_stakes with (security_barrier = true) as
+create or replace view public.my_stakes with (security_invoker = true, security_barrier = true) as
   select s.id, s.amount, s.total_earned, s.max_return_percent, s.status, s.created_at
     from app.stakes s
    where s.user_id = auth.uid();

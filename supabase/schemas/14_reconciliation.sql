@@ -190,7 +190,8 @@ begin
           from app.token_transfers t
          where t.status = 'failed' and t.updated_at > now() - interval '7 days'
         union all
-        select jsonb_build_object('kind', 'discrepancy', 'run_id', d.run_id, 'user_id', d.user_id,
+        select jsonb_build_object('kind', case when d.kind = 'audit_unavailable' then 'audit_unavailable'
+                                               else 'discrepancy' end, 'run_id', d.run_id, 'user_id', d.user_id,
                  'tokenization_id', d.tokenization_id, 'detail', d.detail)
           from app.token_discrepancies d where d.run_id = v_last
         union all
@@ -212,7 +213,8 @@ end
 $$;
 comment on function public.admin_token_alerts(interval) is
   'Admin or service: token pipeline alerts: stuck_transfer, failed_transfer (7 days), discrepancy '
-  '(latest reconciliation run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
+  '(latest reconciliation run), audit_unavailable (a tokenization whose chain or contract could not '
+  'be read in the latest run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
   '(three failed transfers: needs a person).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

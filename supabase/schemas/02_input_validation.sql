@@ -1,0 +1,167 @@
+-- Input validation in one place (issue 9, CONTRACT "Platform fidelity"): every money, percentage,
+-- whole-number, free-text and timestamp argument goes through one helper, so NaN and Infinity,
+-- sub-cent money, oversized keys and zone-less times are refused (PT400) or read the same way by
+-- every RPC. The RPCs call these helpers; none repeats a check of its own.
+
+-- The documented input limits (README "Input limits").
+insert into app.settings (key, value) values
+  ('max_money', '999999999999.99'),
+  ('max_reference_length', '200'),
+  ('max_note_length', '2000')
+on conflict (key) do nothing;
+
+-- Money: finite, at most 2 decimals (never rounded), within max_money; positive or non-negative.
+-- Null is the caller's business (optional arguments keep their meaning).
+create or replace function app.require_money(p_value numeric, p_name text, p_positive boolean)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if p_value is null then
+    return;
+  end if;
+  if p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric) then
+    perform app.fail('PT400', format('%s must be a finite amount, not %s', p_name, p_value));
+  end if;
+  if p_value <> pg_catalog.round(p_value, 2) then
+    perform app.fail('PT400', format('%s has more than 2 decimals: %s', p_name, p_value),
+      'sub-cent amounts are refused, never rounded');
+  end if;
+  if p_positive and p_value <= 0 then
+    perform app.fail('PT400', format('%s must be greater than 0', p_name));
+  end if;
+  if p_value < 0 then
+    perform app.fail('PT400', format('%s cannot be negative', p_name));
+  end if;
+  if p_value > coalesce(app.setting('max_money')::numeric, 999999999999.99) then
+    perform app.fail('PT400', format('%s is larger than the most one operation may move', p_name));
+  end if;
+end
+$$;
+
+-- A percentage: finite, greater than 0, at most 100, at most 4 decimals.
+create or replace function app.require_percentage(p_value numeric, p_name text)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if p_value is null or p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)
+     or p_value <= 0 or p_value > 100 then
+    perform app.fail('PT400', format('%s must be greater than 0 and at most 100', p_name));
+  end if;
+  if p_value <> pg_catalog.round(p_value, 4) then
+    perform app.fail('PT400', format('%s has at most 4 decimals', p_name));
+  end if;
+end
+$$;
+
+-- A whole number of base units (tokens, wei): finite, integral, within uint256.
+create or replace function app.require_whole(p_value numeric, p_name text, p_positive boolean)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if p_value is null then
+    return;
+  end if;
+  if p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)
+     or p_value <> pg_catalog.trunc(p_value) or p_value < 0 or p_value >= 1e77 then
+    perform app.fail('PT400', format('%s must be a whole, non-negative number of base units', p_name));
+  end if;
+  if p_positive and p_value = 0 then
+    perform app.fail('PT400', format('%s must be greater than 0', p_name));
+  end if;
+end
+$$;
+
+-- Free-text keys and notes: at most p_max characters (keys are indexed; an index entry has a size
+-- limit, so an oversized key must be refused before it reaches one).
+create or replace function app.require_text(p_value text, p_name text, p_max int)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_value is not null and pg_catalog.length(p_value) > p_max then
+    perform app.fail('PT400', format('%s is longer than %s characters', p_name, p_max));
+  end if;
+end
+$$;
+
+create or replace function app.max_reference_length()
+returns int
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(app.setting('max_reference_length')::int, 200)
+$$;
+
+create or replace function app.max_note_length()
+returns int
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(app.setting('max_note_length')::int, 2000)
+$$;
+
+-- A time given as text: an explicit offset or zone name is honoured; a time without one is read
+-- in the business time zone. Only calendar timestamps: 'now', 'today', 'epoch' and 'infinity'
+-- are refused, so a typo can never schedule something for "now".
+create or replace function app.business_time(p_value text, p_name text)
+returns timestamptz
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_saved text := pg_catalog.current_setting('TimeZone');
+  v_at timestamptz;
+begin
+  if p_value is null then
+    return null;
+  end if;
+  if p_value !~ '^\s*\d{4}-\d{2}-\d{2}' then
+    perform app.fail('PT400', format('%s must be a timestamp such as 2026-11-21T12:56:00+01:00: %s',
+      p_name, pg_catalog.left(p_value, 100)));
+  end if;
+  perform pg_catalog.set_config('TimeZone', app.business_tz(), true);
+  begin
+    v_at := p_value::timestamptz;
+  exception when others then
+    perform pg_catalog.set_config('TimeZone', v_saved, true);
+    perform app.fail('PT400', format('%s is not a valid timestamp: %s', p_name,
+      pg_catalog.left(p_value, 100)));
+  end;
+  perform pg_catalog.set_config('TimeZone', v_saved, true);
+  return v_at;
+end
+$$;
+
+-- Timestamp parameters (admin_update_slot's p_scheduled_for, execute_due_slots' p_now) are
+-- converted by PostgREST before the function runs, in the session's time zone. PostgREST applies
+-- the impersonated roles' own settings to every request, so the API roles read offset-less times in
+-- the business time zone too; re-run this after changing business_time_zone.
+create or replace function app.apply_business_tz_to_api_roles()
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_role text;
+begin
+  foreach v_role in array array['anon', 'authenticated', 'service_role'] loop
+    execute pg_catalog.format('alter role %I set timezone = %L', v_role, app.business_tz());
+  end loop;
+end
+$$;
+
+select app.apply_business_tz_to_api_roles();
