@@ -18,7 +18,8 @@ const [catchUpN, catchUpK] = arg("--catch-up", "100000,10").split(",").map(Numbe
 const only = arg("--only", "all");
 
 const stack = await startEphemeralStack();
-const sql = postgres(stack.info.db_url, { max: 1, onnotice: () => {} });
+// The local superuser: the benchmarks checkpoint between runs (local-only tooling).
+const sql = postgres(stack.info.admin_db_url, { max: 1, onnotice: () => {} });
 try {
   if (only === "all" || only === "tokens") {
     const r = await benchTokens(sql, stack.info, tokenN, 200);

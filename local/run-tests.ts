@@ -2,6 +2,7 @@
 // closing line `N passed, N failed`. Exits non-zero on any failure.
 import { deno, startEphemeralStack } from "./ephemeral.ts";
 import { schemaChecks } from "./db/checks.ts";
+import { ADMIN_ROLE } from "./stack/postgres.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -65,7 +66,11 @@ let passed = staticPassed;
 let failed = staticFailed;
 try {
   stack = await stackPromise;
-  const pg = ["-h", "127.0.0.1", "-p", stack.env.DB_PORT, "-U", "postgres", "-d", "postgres"];
+  // pgTAP runs as postgres, which is not a superuser here, as on hosted Supabase; only the
+  // test-only setup (it installs pgTAP) runs as the local superuser.
+  const at = ["-h", "127.0.0.1", "-p", stack.env.DB_PORT, "-d", "postgres"];
+  const pg = [...at, "-U", "postgres"];
+  const admin = [...at, "-U", ADMIN_ROLE];
 
   // The schema checks build their own databases (local/db/checks.ts).
   if (filter.length === 0 || filter.includes("schema")) {
@@ -80,7 +85,7 @@ try {
 
   // Test-only helpers (pgTAP, tests.authenticate_as...): never part of a deployment.
   const setup = await new Deno.Command("psql", {
-    args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...pg, "-f", `${root}/supabase/tests/setup.sql`],
+    args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...admin, "-f", `${root}/supabase/tests/setup.sql`],
   }).output();
   if (!setup.success) throw new Error(new TextDecoder().decode(setup.stderr));
 

@@ -3,7 +3,7 @@
 // started on SIGINT/SIGTERM. Data survives restarts; STACK_FRESH=1 starts from empty.
 import { Wallet } from "ethers";
 import { signJwt } from "./jwt.ts";
-import { ensureCluster, psql, startCluster, stopCluster } from "./stack/postgres.ts";
+import { ADMIN_ROLE, ensureCluster, psql, startCluster, stopCluster } from "./stack/postgres.ts";
 import { startAnvil } from "./stack/anvil.ts";
 import { deployPropertyToken } from "./stack/token.ts";
 import { startGateway } from "./gateway.ts";
@@ -25,6 +25,8 @@ const PROPERTY_ID = "LEKKI-GARDENS-001";
 export type StackInfo = {
   api_url: string;
   db_url: string;
+  /** The local superuser (supabase_admin), for local-only tooling: benchmarks, test setup. */
+  admin_db_url: string;
   chain_rpc_url: string;
   chain_id: number;
   anon_key: string;
@@ -69,10 +71,25 @@ function apiKey(role: string) {
 }
 
 async function applyMigrations(cluster: Parameters<typeof psql>[0]) {
-  await psql(cluster, ["-f", `${root}/local/supabase-compat.sql`]);
+  await refuseOldLayout(cluster);
+  await psql(cluster, ["-f", `${root}/local/supabase-compat.sql`], { admin: true });
   await refuseForeignHistory(cluster);
   // The real CLI applies them, as on hosted Supabase: its history table and statement splitter.
   await pushMigrations(cluster.url);
+}
+
+/** A cluster made before supabase_admin became its superuser (postgres was): say so. */
+async function refuseOldLayout(cluster: Parameters<typeof psql>[0]) {
+  const ok = await psql(cluster, ["-At", "-c", "select 1"], { admin: true }).then(
+    () => true,
+    () => false,
+  );
+  if (!ok) {
+    throw new Error(
+      `this stack's cluster has no ${ADMIN_ROLE} superuser (it predates the hosted-like layout, ` +
+        `where postgres is not a superuser): start it once with STACK_FRESH=1`,
+    );
+  }
 }
 
 /**
@@ -192,6 +209,7 @@ export async function startStack(opts: StackOptions) {
     const info: StackInfo = {
       api_url: `http://127.0.0.1:${opts.apiPort}`,
       db_url: cluster.url,
+      admin_db_url: cluster.adminUrl,
       chain_rpc_url: anvil.url,
       chain_id: CHAIN_ID,
       anon_key: apiKey("anon"),

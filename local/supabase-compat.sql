@@ -1,6 +1,11 @@
 -- What hosted Supabase provides and plain Postgres does not. Applied by the local stack
 -- (as superuser) before the migrations; never deployed. Idempotent: safe to run on every start.
 -- Definitions follow Supabase's own, so migrations behave the same here and there.
+--
+-- As on hosted Supabase, the project role `postgres` is not a superuser (the local stack's
+-- superuser is supabase_admin): it owns the database and applies the migrations, with the
+-- privileges Supabase gives it and no more. Run by a superuser named postgres (plain Postgres),
+-- the role statements below change nothing.
 
 -- Roles --------------------------------------------------------------------------------------
 do $$
@@ -21,16 +26,39 @@ end
 $$;
 grant anon, authenticated, service_role to authenticator;
 
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'postgres') then
+    create role postgres login createrole createdb replication bypassrls;
+  end if;
+end
+$$;
+grant anon, authenticated, service_role, authenticator to postgres with admin option;
+grant pg_signal_backend, pg_monitor to postgres;
+alter database postgres owner to postgres;
+
+-- Extensions hosted Supabase has installed before any migration runs (pg_cron and pgcrypto need
+-- a superuser to create); the migrations' `create extension if not exists` then changes nothing.
+create extension if not exists pg_cron with schema pg_catalog;
+grant usage on schema cron to postgres;
+grant all on all tables in schema cron to postgres;
+grant all on all sequences in schema cron to postgres;
+
 -- Supabase grants the API roles usage on public and, by default privileges, everything
 -- created in it. Reproducing that here means our migrations must revoke explicitly, as they
 -- must on hosted Supabase.
 grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on tables to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on functions to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on sequences to anon, authenticated, service_role;
 
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
+grant all on schema extensions to postgres;
+create extension if not exists pgcrypto with schema extensions;
 
 -- auth -----------------------------------------------------------------------------------------
 create schema if not exists auth;
@@ -170,6 +198,13 @@ $$;
 
 grant usage on schema net to service_role, postgres;
 grant execute on function net.http_post(text, jsonb, jsonb, jsonb, int) to service_role;
+
+-- What postgres may do with Supabase's own schemas: read and write auth.users (and put its signup
+-- trigger on it), use Vault, and drain the net queue (the gateway connects as postgres).
+grant usage on schema auth, vault, net to postgres;
+grant all on all tables in schema auth, vault, net to postgres;
+grant all on all sequences in schema net to postgres;
+grant execute on all functions in schema auth, vault, net to postgres;
 
 -- Hosted Supabase resolves unqualified names in public, then extensions (pgTAP, pgcrypto...).
 alter database postgres set search_path = "$user", public, extensions;

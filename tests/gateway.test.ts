@@ -2,7 +2,7 @@
 // the net.http_post queue delivered only after commit.
 import assert from "node:assert/strict";
 import { signJwt } from "../local/jwt.ts";
-import { client, db, rpcHttp, stack, userJwt } from "./_support/stack.ts";
+import { client, db, rpcHttp, stack, untypedClient, userJwt } from "./_support/stack.ts";
 
 const sql = db();
 await sql.unsafe(`
@@ -90,8 +90,10 @@ for (
 Deno.test("supabase-js .rpc() works unmodified against the gateway", async () => {
   const { data, error } = await client().rpc("health");
   assert.equal(error, null);
-  assert.equal(data.ok, true);
-  const bad = await client(userJwt(crypto.randomUUID())).rpc("zz_raise", { p_code: "PT409" });
+  assert.equal((data as { ok: boolean }).ok, true);
+  const bad = await untypedClient(userJwt(crypto.randomUUID())).rpc("zz_raise", {
+    p_code: "PT409",
+  });
   assert.equal(bad.error?.code, "PT409");
 });
 

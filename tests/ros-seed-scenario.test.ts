@@ -16,14 +16,14 @@ Deno.test("two 1 % slots on a 100.00 stake pay 2.00, through supabase-js", async
 
     const funded = await service.rpc("credit_funded_wallet", {
       p_user_id: investor,
-      p_amount: "100.00",
+      p_amount: 100,
       p_reference: "seed-scenario",
     });
     assert.equal(funded.error, null);
     assert.deepEqual(funded.data, { duplicate: false, balance: "100.00" });
-    const stake = await user.rpc("create_stake", { p_amount: "100.00" });
+    const stake = await user.rpc("create_stake", { p_amount: 100 });
     assert.equal(stake.error, null);
-    assert.equal(stake.data.status, "active");
+    assert.equal((stake.data as { status: string }).status, "active");
 
     const date = "2033-06-15";
     const queued = await dashboard.rpc("admin_queue_distribution", {
@@ -34,7 +34,7 @@ Deno.test("two 1 % slots on a 100.00 stake pay 2.00, through supabase-js", async
       ],
     });
     assert.equal(queued.error, null);
-    assert.equal(queued.data.created, true);
+    assert.equal((queued.data as { created: boolean }).created, true);
 
     const aal1 = client(userJwt(admin, { admin: true, aal: "aal1" }));
     const denied = await aal1.rpc("admin_cancel_slot", {
@@ -60,8 +60,9 @@ Deno.test("two 1 % slots on a 100.00 stake pay 2.00, through supabase-js", async
     assert.equal(String(profit.data), "2", "my_today_profit is 2.00 for the day");
 
     const status = await aal1.rpc("admin_distribution_status", { p_distribution_date: date });
-    assert.equal(status.data.status, "COMPLETED");
-    assert.deepEqual(status.data.slots.map((s: { status: string }) => s.status), [
+    const day = status.data as { status: string; slots: { status: string }[] };
+    assert.equal(day.status, "COMPLETED");
+    assert.deepEqual(day.slots.map((s: { status: string }) => s.status), [
       "COMPLETED",
       "COMPLETED",
     ]);

@@ -8,7 +8,7 @@
 // figure); RPC_PROPERTY_SEED replays a run. A failure prints its seed and counterexample.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { client, db, stack, userJwt } from "./_support/stack.ts";
+import { db, stack, untypedClient as client, userJwt } from "./_support/stack.ts";
 import { newInvestor } from "./_support/tokens.ts";
 
 const runs = Number(Deno.env.get("RPC_PROPERTY_RUNS") ?? "30");

@@ -2,7 +2,7 @@
 // kind of defect it exists to catch.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { advisors, schemaDiff, squawk } from "../local/db/checks.ts";
+import { advisors, lint, schemaDiff, squawk } from "../local/db/checks.ts";
 import { referenceDataDiffers } from "../local/db/reference-data.ts";
 import { clusterFromSchemas } from "../local/db/scratch.ts";
 
@@ -29,6 +29,13 @@ Deno.test("the advisors check fails on an owner-rights view over a private table
   assert.match(await advisors(b.url) ?? "", /ERROR security_definer_view/);
 });
 
+Deno.test("the lint check fails on a plpgsql warning", async () => {
+  assert.equal(await lint(a.url, a.adminUrl), null, "the schemas themselves lint clean");
+  await sqlB`create function app.zz_sloppy() returns int language plpgsql as $$
+    declare v_unused int; begin return 1; end $$`;
+  await assert.rejects(lint(b.url, b.adminUrl), /v_unused/);
+});
+
 Deno.test("squawk refuses a migration that blocks writes to a live table", async () => {
   const dir = await Deno.makeTempDir();
   const bad = `${dir}/20991231000000_bad.sql`;
@@ -38,6 +45,39 @@ Deno.test("squawk refuses a migration that blocks writes to a live table", async
   await Deno.writeTextFile(fine, "alter table app.stakes add column note text;\n");
   assert.equal(await squawk([fine]), null);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the generated types make deno check fail on a renamed RPC or parameter", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const check = async (body: string) => {
+    const file = `${root}tests/.typecheck-${crypto.randomUUID()}.ts`;
+    await Deno.writeTextFile(
+      file,
+      `import { rpc } from "../supabase/functions/_shared/supabase.ts";\n${body}\n`,
+    );
+    try {
+      const out = await new Deno.Command(`${root}node_modules/.bin/deno`, {
+        args: ["check", file],
+        cwd: root,
+        env: { NO_COLOR: "1" },
+      }).output();
+      return { ok: out.success, text: new TextDecoder().decode(out.stderr) };
+    } finally {
+      await Deno.remove(file);
+    }
+  };
+  const good = await check(
+    `await rpc("claim_token_distributions", { p_worker: "w", p_signer: "0x", p_chain_id: 1, p_chain_nonce: 0 });`,
+  );
+  assert.equal(good.ok, true, good.text);
+  const renamedParam = await check(
+    `await rpc("claim_token_distributions", { p_workr: "w", p_signer: "0x", p_chain_id: 1, p_chain_nonce: 0 });`,
+  );
+  assert.equal(renamedParam.ok, false);
+  assert.match(renamedParam.text, /p_workr/);
+  const renamedRpc = await check(`await rpc("claim_token_distribution", {});`);
+  assert.equal(renamedRpc.ok, false);
+  assert.match(renamedRpc.text, /claim_token_distribution/);
 });
 
 Deno.test("closing: stop the scratch clusters", async () => {

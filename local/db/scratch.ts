@@ -12,7 +12,14 @@ function freePort(): number {
   return port;
 }
 
-export type Scratch = { url: string; apply(file: string): Promise<void>; stop(): Promise<void> };
+export type Scratch = {
+  /** The project role postgres (not a superuser), as the migrations run on hosted Supabase. */
+  url: string;
+  /** The local superuser, for tools that install what they need (plpgsql_check for db lint). */
+  adminUrl: string;
+  apply(file: string): Promise<void>;
+  stop(): Promise<void>;
+};
 
 export async function scratchCluster(): Promise<Scratch> {
   const dir = await Deno.makeTempDir({ prefix: "payout-scratch-" });
@@ -23,9 +30,12 @@ export async function scratchCluster(): Promise<Scratch> {
   const apply = async (file: string) => {
     await psql(cluster, ["--single-transaction", "-f", file]);
   };
-  await apply(`${root}/local/supabase-compat.sql`);
+  await psql(cluster, ["--single-transaction", "-f", `${root}/local/supabase-compat.sql`], {
+    admin: true,
+  });
   return {
     url: cluster.url,
+    adminUrl: cluster.adminUrl,
     apply,
     async stop() {
       await killCluster(dir);

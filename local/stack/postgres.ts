@@ -3,7 +3,15 @@ import { exists, isRoot, run } from "./proc.ts";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 
-export type Cluster = { dir: string; run: string; port: number; url: string };
+/**
+ * A cluster laid out as hosted Supabase lays it out: the superuser is `supabase_admin` and runs
+ * only local/supabase-compat.sql (and test-only setup); the project's own role `postgres` is not
+ * a superuser, owns the database, applies the migrations and is what the tests connect as, so a
+ * migration or test that would need superuser here fails here as it would there.
+ */
+export type Cluster = { dir: string; run: string; port: number; url: string; adminUrl: string };
+
+export const ADMIN_ROLE = "supabase_admin";
 
 export async function ensureCluster(
   dir: string,
@@ -24,7 +32,7 @@ export async function ensureCluster(
       "-D",
       data,
       "-U",
-      "postgres",
+      ADMIN_ROLE,
       "--auth=trust",
       "-E",
       "UTF8",
@@ -60,6 +68,7 @@ export async function ensureCluster(
       run: sock,
       port,
       url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+      adminUrl: `postgresql://${ADMIN_ROLE}@127.0.0.1:${port}/postgres`,
     },
     created,
   };
@@ -125,7 +134,7 @@ export async function killCluster(stackDir: string) {
 }
 
 /** Runs SQL files (or a command) as the superuser, stopping at the first error. */
-export async function psql(c: Cluster, args: string[]) {
+export async function psql(c: Cluster, args: string[], opts: { admin?: boolean } = {}) {
   return await run([
     "psql",
     "-X",
@@ -137,7 +146,7 @@ export async function psql(c: Cluster, args: string[]) {
     "-p",
     String(c.port),
     "-U",
-    "postgres",
+    opts.admin ? ADMIN_ROLE : "postgres",
     "-d",
     "postgres",
     ...args,

@@ -16,7 +16,7 @@ export async function run(
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) {
-    throw new Error(`${cmd.join(" ")} failed (${out.code}):\n${stderr || stdout}`);
+    throw new Error(`${cmd.join(" ")} failed (${out.code}):\n${stderr}${stdout}`);
   }
   return stdout;
 }

@@ -2,10 +2,12 @@
 create extension if not exists pgtap with schema extensions;
 -- The global deny-by-default of the baseline migration also covers pgTAP: tests assert while
 -- acting as the API roles.
-grant execute on all functions in schema extensions to anon, authenticated, service_role;
+grant execute on all functions in schema extensions to anon, authenticated, service_role, postgres;
 
 create schema if not exists tests;
 grant usage on schema tests to anon, authenticated, service_role;
+-- Tests run as postgres (not a superuser) and add their own fault-injection functions here.
+grant usage, create on schema tests to postgres;
 
 -- Creates a user through auth.users (the signup trigger gives the profile and wallets).
 create or replace function tests.create_user(p_email text, p_admin boolean default false)

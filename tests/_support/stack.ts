@@ -3,6 +3,7 @@ import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { signJwt } from "../../local/jwt.ts";
 import type { StackInfo } from "../../local/stack.ts";
+import type { Database } from "../../supabase/functions/_shared/database.types.ts";
 
 export type { StackInfo };
 
@@ -25,12 +26,19 @@ export function userJwt(sub: string, opts: { admin?: boolean; aal?: "aal1" | "aa
   }, stack.jwt_secret);
 }
 
-/** supabase-js pointed at the gateway, as the dashboard would use it. */
+const clientOptions = (jwt?: string) => ({
+  auth: { persistSession: false, autoRefreshToken: false },
+  global: jwt ? { headers: { Authorization: `Bearer ${jwt}` } } : {},
+});
+
+/** supabase-js pointed at the gateway, as the dashboard would use it, typed by the generated types. */
 export function client(jwt?: string) {
-  return createClient(stack.api_url, stack.anon_key, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    global: jwt ? { headers: { Authorization: `Bearer ${jwt}` } } : {},
-  });
+  return createClient<Database>(stack.api_url, stack.anon_key, clientOptions(jwt));
+}
+
+/** The same without the generated types: for test-only probe functions and calls by any name. */
+export function untypedClient(jwt?: string) {
+  return createClient(stack.api_url, stack.anon_key, clientOptions(jwt));
 }
 
 export async function rpcHttp(fn: string, body: unknown, jwt?: string) {

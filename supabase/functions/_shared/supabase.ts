@@ -1,17 +1,18 @@
 // The service-role supabase-js client the functions use to call RPCs.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { Database, Json } from "./database.types.ts";
 import { readEnv } from "./env.ts";
 
-let cached: { key: string; client: SupabaseClient } | null = null;
+let cached: { key: string; client: SupabaseClient<Database> } | null = null;
 
 /** One client per (URL, key): reused across requests, rebuilt if the settings change. */
-export function serviceClient(): SupabaseClient {
+export function serviceClient(): SupabaseClient<Database> {
   const env = readEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
   const key = `${env.SUPABASE_URL} ${env.SUPABASE_SERVICE_ROLE_KEY}`;
   if (cached?.key !== key) {
     cached = {
       key,
-      client: createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+      client: createClient<Database>(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
         auth: { persistSession: false, autoRefreshToken: false },
       }),
     };
@@ -30,9 +31,27 @@ export class RpcError extends Error {
   }
 }
 
-/** Calls an RPC and returns its data, or throws RpcError (the caller decides what is retryable). */
-export async function rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
-  const { data, error, status } = await serviceClient().rpc(fn, args);
+type Functions = Database["public"]["Functions"];
+/** An RPC of the generated types: a renamed function fails `deno check`. */
+export type RpcName = keyof Functions & string;
+/**
+ * Its arguments, as generated: a renamed or missing parameter fails `deno check`. Like every
+ * Postgres parameter, each may be null. A `numeric` parameter also takes a decimal string, so an
+ * amount never has to pass through a JS number; a `jsonb` one takes any serialisable value.
+ */
+type Arg<T> = Json extends T ? unknown
+  : T extends number | undefined ? T | string | null
+  : T | null;
+export type RpcArgs<F extends RpcName> = {
+  [K in keyof Functions[F]["Args"]]: Arg<Functions[F]["Args"][K]>;
+};
+
+/**
+ * Calls an RPC and returns its data, or throws RpcError (the caller decides what is retryable).
+ * Most RPCs return free-form jsonb (`Json` in the generated types): the caller states the shape.
+ */
+export async function rpc<F extends RpcName>(fn: F, args: RpcArgs<F>): Promise<unknown> {
+  const { data, error, status } = await serviceClient().rpc(fn, args as Functions[F]["Args"]);
   if (error) throw new RpcError(fn, error.code, error.message, status);
-  return data as T;
+  return data;
 }

@@ -32,7 +32,7 @@ export async function handle(req: Request): Promise<Response> {
   const worker = `distribute-tokens:${crypto.randomUUID()}`;
   try {
     const chainNonce = await pendingNonce(chain, wallet.address);
-    const planned = await rpc<PlannedTransfer[]>("claim_token_distributions", {
+    const planned = await rpc("claim_token_distributions", {
       p_worker: worker,
       p_signer: wallet.address.toLowerCase(),
       p_chain_id: Number(env.CHAIN_ID),
@@ -40,7 +40,7 @@ export async function handle(req: Request): Promise<Response> {
       p_limit: input.limit ?? 200,
       p_user_id: input.user_id ?? null,
       p_tokenization_id: input.tokenization_id ?? null,
-    });
+    }) as PlannedTransfer[];
     if (planned.length === 0) {
       return json(200, { claimed: 0, confirmed: 0, failed: 0, pending: 0, transfers: [] });
     }

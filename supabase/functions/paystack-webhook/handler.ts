@@ -45,7 +45,7 @@ export async function handle(req: Request): Promise<Response> {
     return problem(400, "unexpected payload", parsed.error.issues.map((i) => i.path.join(".")));
   }
   try {
-    const result = await rpc<Outcome>("record_paystack_event", { p_event: parsed.data });
+    const result = await rpc("record_paystack_event", { p_event: parsed.data }) as Outcome;
     log.info("recorded", {
       event: parsed.data.event,
       outcome: result.outcome,

@@ -25,23 +25,23 @@ export async function handle(req: Request): Promise<Response> {
   const wallet = new Wallet(env.TREASURY_PRIVATE_KEY);
   const chain = new JsonRpc(env.CHAIN_RPC_URL);
   try {
-    const stuck = await rpc<StuckTransfer[]>("transfers_to_reconcile", {
+    const stuck = await rpc("transfers_to_reconcile", {
       p_stale_after: `${input.stale_after_seconds ?? 120} seconds`,
-    });
+    }) as StuckTransfer[];
     const counts = await repair(chain, wallet, stuck, {
       bumpAfterMs: (input.bump_after_seconds ?? 600) * 1000,
       receiptTimeoutMs: input.receipt_timeout_ms ?? 10_000,
     });
     const discrepancies = await audit(
       chain,
-      await rpc<AuditTargets>("token_audit_targets", {}),
+      await rpc("token_audit_targets", {}) as AuditTargets,
       wallet.address,
       env.CHAIN_ID,
     );
-    const runId = await rpc<number>("record_reconciliation_run", {
+    const runId = await rpc("record_reconciliation_run", {
       p_summary: counts,
       p_discrepancies: discrepancies,
-    });
+    }) as number;
     const level = discrepancies.length ? "warn" : "info";
     log[level]("reconciled", { run_id: runId, ...counts, discrepancies: discrepancies.length });
     return json(200, { ...counts, run_id: runId, discrepancies });

@@ -39,11 +39,11 @@ export type RepairCounts = {
 type FailResult = { released: number };
 
 async function fail(t: StuckTransfer, error: string, nonceConsumed: boolean): Promise<number> {
-  const r = await rpc<FailResult>("fail_token_transfer", {
+  const r = await rpc("fail_token_transfer", {
     p_transfer_id: t.transfer_id,
     p_error: error,
     p_nonce_consumed: nonceConsumed,
-  });
+  }) as FailResult;
   return r.released;
 }
 
@@ -179,10 +179,10 @@ export async function repair(
 
 async function fillGaps(chain: JsonRpc, wallet: Wallet, used: bigint): Promise<number> {
   const chainId = BigInt(await chain.call<string>("eth_chainId"));
-  const info = await rpc<{ released: number[]; max_live_nonce: number | null }>("released_nonces", {
+  const info = await rpc("released_nonces", {
     p_chain_id: Number(chainId),
     p_signer: wallet.address.toLowerCase(),
-  });
+  }) as { released: number[]; max_live_nonce: number | null };
   if (info.max_live_nonce === null) return 0;
   let filled = 0;
   for (const nonce of info.released) {
