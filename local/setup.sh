@@ -12,6 +12,8 @@ need_apt=()
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || need_apt+=(postgresql-15-pgtap)
 [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || need_apt+=(postgresql-15-cron)
 command -v pg_prove >/dev/null 2>&1 || need_apt+=(libtap-parser-sourcehandler-pgtap-perl)
+# plpgsql_check: what `supabase db lint` runs (npm test's schema checks).
+[ -f /usr/share/postgresql/15/extension/plpgsql_check.control ] || need_apt+=(postgresql-15-plpgsql-check)
 if ((${#need_apt[@]})); then
   log "installing Debian packages: ${need_apt[*]}"
   sudo_cmd=()
