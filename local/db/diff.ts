@@ -15,6 +15,14 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
   Deno.exit(2);
 }
 
+/** Now, or one past the newest migration if that is later: migrations apply in name order. */
+function nextVersion(): string {
+  const now = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+  const last = [...Deno.readDirSync(`${root}/supabase/migrations`)].map((e) => e.name.slice(0, 14))
+    .filter((v) => /^\d{14}$/.test(v)).sort().pop();
+  return last && last >= now ? String(BigInt(last) + 1n) : now;
+}
+
 const fromMigrations = await scratchCluster();
 const fromSchemas = await clusterFromSchemas().catch(async (e) => {
   await fromMigrations.stop();
@@ -27,7 +35,7 @@ try {
   if (!diff && !rows.length) {
     console.log("supabase/schemas and supabase/migrations agree: no migration needed");
   } else {
-    const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+    const stamp = nextVersion();
     const file = `${root}/supabase/migrations/${stamp}_${name}.sql`;
     const note = rows.length
       ? `-- TODO before committing: these reference rows differ and a schema diff cannot carry them: ` +

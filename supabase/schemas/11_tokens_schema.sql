@@ -35,8 +35,21 @@ create table app.investments (
   currency text not null,
   reference text not null unique,
   payment_status text not null default 'pending' check (payment_status in
-    ('pending', 'confirmed', 'distributing', 'tokens_distributed', 'amount_mismatch', 'failed')),
+    ('pending', 'confirmed', 'distributing', 'tokens_distributed', 'amount_mismatch', 'failed',
+     'refunded', 'disputed')),
   transfer_id uuid,
+  -- A refund Paystack has started (refund.pending/processing) and not yet processed or failed:
+  -- the investment is not claimed meanwhile, so no tokens go out for money on its way back.
+  refund_pending boolean not null default false,
+  -- What a won dispute returns a disputed investment to (amount_mismatch stays amount_mismatch).
+  status_before_dispute text,
+  -- A refund or dispute that came after the investment was claimed (distributing or
+  -- tokens_distributed): nothing changes on chain; admin_token_alerts shows it until an admin
+  -- acknowledges it (admin_resolve_investment). If the transfer then fails, the investment
+  -- becomes refunded or disputed instead of claimable again.
+  reversal text check (reversal in ('refund', 'dispute')),
+  reversal_at timestamptz,
+  reversal_acknowledged_at timestamptz,
   confirmed_at timestamptz,
   distributed_at timestamptz,
   created_at timestamptz not null default now(),
@@ -82,6 +95,14 @@ create table app.paystack_events (
   unique (event_type, event_id)
 );
 alter table app.paystack_events enable row level security;
+-- An investor reads the history of their own investments (public.my_investments): which event,
+-- what it did, when. Never the payload (it names the customer).
+-- (The subquery sees only the caller's own investments, through their policy.)
+create policy paystack_events_owner_reads on app.paystack_events for select to authenticated
+  using (investment_id in (select i.id from app.investments i));
+create index paystack_events_investment on app.paystack_events (investment_id);
+grant select (id, event_type, outcome, investment_id, received_at) on app.paystack_events
+  to authenticated;
 
 create table app.token_holdings (
   user_id uuid not null references auth.users (id),

@@ -85,6 +85,7 @@ begin
     select i.id, i.user_id, i.tokenization_id, i.tokens, i.created_at
       from app.investments i
      where i.payment_status = 'confirmed'
+       and not i.refund_pending
        and (p_user_id is null or i.user_id = p_user_id)
        and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id)
        and exists (select 1 from app.profiles p where p.user_id = i.user_id
@@ -383,9 +384,14 @@ begin
   with released as (
     update app.investments i
        set payment_status = case
+             -- Refunded or disputed while the transfer was in flight: never claimed again.
+             when i.reversal = 'refund' then 'refunded'
+             when i.reversal = 'dispute' then 'disputed'
              when (select count(*) from app.investment_events e
                     where e.investment_id = i.id and e.status = 'failed') >= 2 then 'failed'
              else 'confirmed' end,
+           status_before_dispute = case when i.reversal = 'dispute' then 'confirmed'
+                                        else i.status_before_dispute end,
            transfer_id = null, updated_at = now()
      where i.transfer_id = v_t.id and i.payment_status = 'distributing'
     returning i.id

@@ -207,7 +207,21 @@ begin
         union all
         select jsonb_build_object('kind', 'investment_failed', 'investment_id', i.id, 'user_id', i.user_id,
                  'hint', 'three transfers failed; fix the cause, then set it back to confirmed')
-          from app.investments i where i.payment_status = 'failed'
+          from app.investments i
+         where i.payment_status = 'failed'
+           -- A cancelled investment (admin_resolve_investment) is failed too, but needs no one.
+           and exists (select 1 from app.investment_events e
+                        where e.investment_id = i.id and e.status = 'failed')
+        union all
+        -- Money that went back after its tokens were claimed: nothing is undone on chain; a
+        -- person decides (recover the tokens off-platform, or accept the loss), then acknowledges.
+        select jsonb_build_object('kind', i.reversal || '_after_distribution', 'investment_id', i.id,
+                 'user_id', i.user_id, 'payment_status', i.payment_status, 'tokens', i.tokens::text,
+                 'since', i.reversal_at,
+                 'hint', 'acknowledge with admin_resolve_investment once handled')
+          from app.investments i
+         where i.reversal is not null and i.reversal_acknowledged_at is null
+           and i.payment_status in ('distributing', 'tokens_distributed')
       ) x), '[]'::jsonb);
 end
 $$;
@@ -215,6 +229,7 @@ comment on function public.admin_token_alerts(interval) is
   'Admin or service: token pipeline alerts: stuck_transfer, failed_transfer (7 days), discrepancy '
   '(latest reconciliation run), audit_unavailable (a tokenization whose chain or contract could not '
   'be read in the latest run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
-  '(three failed transfers: needs a person).';
+  '(three failed transfers: needs a person), refund_after_distribution and dispute_after_distribution '
+  '(money went back after the tokens were claimed; until acknowledged).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

@@ -14,6 +14,7 @@ export type Database = {
           "created_at": string;
           "currency": string;
           "distributed_at": string | null;
+          "events": Json | null;
           "id": string;
           "payment_status": string;
           "property_id": string;
@@ -129,6 +130,10 @@ export type Database = {
           "p_property_id": string;
           "p_token_address": string;
         };
+        Returns: Json;
+      };
+      "admin_resolve_investment": {
+        Args: { "p_action": string; "p_investment_id": string; "p_note"?: string };
         Returns: Json;
       };
       "admin_retry_slot": {

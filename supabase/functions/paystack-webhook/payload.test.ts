@@ -33,3 +33,14 @@ Deno.test("unknown fields are kept for the stored event", () => {
 Deno.test("an event without data.id is refused", () => {
   assert.equal(paystackEvent.safeParse({ event: "charge.success", data: {} }).success, false);
 });
+
+Deno.test("a refund's amount may be a string of kobo, never a decimal or words", () => {
+  const refund = (amount: unknown) =>
+    paystackEvent.safeParse({
+      event: "refund.processed",
+      data: { id: 7, transaction_reference: "INV-1", amount, currency: "NGN" },
+    }).success;
+  assert.equal(refund("10000"), true);
+  assert.equal(refund(10000), true);
+  for (const bad of ["1.5", "-1", "1e3", "ten", ""]) assert.equal(refund(bad), false, bad);
+});
