@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark beside its baselines, on an ephemeral stack, as one table.
-//   npm run bench -- --ros-sizes 10000,100000,1000000 --catch-up 100000,10 --only ros|catch-up|tokens
+//   npm run bench -- --ros-sizes 10000,100000,1000000 --catch-up 100000,10 --webhook 1000
+//                    --only ros|catch-up|tokens|webhook
 import postgres from "postgres";
 import { startEphemeralStack } from "../local/ephemeral.ts";
 import { benchCatchUp } from "./ros-catch-up.ts";
 import { benchRosSlot } from "./ros-slot.ts";
 import { benchTokens } from "./token-distribution.ts";
+import { benchWebhook } from "./webhook.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);
@@ -16,6 +18,7 @@ const loopMax = Number(arg("--loop-max", "100000"));
 const tokenN = Number(arg("--tokens", "1000"));
 const [catchUpN, catchUpK] = arg("--catch-up", "100000,10").split(",").map(Number);
 const only = arg("--only", "all");
+const webhookN = Number(arg("--webhook", "1000"));
 
 const stack = await startEphemeralStack();
 // The local superuser: the benchmarks checkpoint between runs (local-only tooling).
@@ -36,6 +39,25 @@ try {
       } | ${(r.pipelineTps / r.sequentialTypicalTps).toFixed(1)}x | ${
         r.sequentialTps.toFixed(1)
       } | ${(r.pipelineTps / r.sequentialTps).toFixed(1)}x | ${r.rawTps.toFixed(0)} |`,
+    );
+  }
+  if (only === "all" || only === "webhook") {
+    const r = await benchWebhook(sql, stack.info, webhookN);
+    console.log(
+      `\nPaystack webhook: ${r.events} signed events (charges and refunds), each delivered 3 times, 32 senders`,
+    );
+    console.log(
+      "| | requests | per second | p50 (ms) | p99 (ms) |\n|---|---:|---:|---:|---:|",
+    );
+    for (const [name, x] of [["webhook", r.webhook], ["baseline: health", r.health]] as const) {
+      console.log(
+        `| ${name} | ${x.requests} | ${x.perSecond.toFixed(0)} | ${x.p50.toFixed(1)} | ${
+          x.p99.toFixed(1)
+        } |`,
+      );
+    }
+    console.log(
+      `events applied twice: ${r.doubleApplied}; deliveries not answered 200: ${r.failed}`,
     );
   }
   if (only === "all" || only === "ros") {

@@ -22,7 +22,21 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 /** Deeper JSON than this is refused before Postgres' parser would hit its stack limit (a 500). */
 export const MAX_JSON_DEPTH = 128;
 
+// PostgREST answers from its schema cache instead of reading the catalog per request. Signatures
+// found are kept a moment (a hot RPC then costs one round trip less); a name not found is always
+// looked up again, so a function created a moment ago is callable at once.
+const SIGNATURE_TTL_MS = 2_000;
+const signatures = new Map<string, { at: number; sigs: Signature[] }>();
+
 async function lookupFunction(sql: Sql, name: string): Promise<Signature[]> {
+  const hit = signatures.get(name);
+  if (hit && Date.now() - hit.at < SIGNATURE_TTL_MS) return hit.sigs;
+  const sigs = await readSignatures(sql, name);
+  if (sigs.length) signatures.set(name, { at: Date.now(), sigs });
+  return sigs;
+}
+
+async function readSignatures(sql: Sql, name: string): Promise<Signature[]> {
   const rows = await catalogRead(() =>
     sql<
       {

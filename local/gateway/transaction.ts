@@ -90,9 +90,16 @@ async function once<T>(
 ): Promise<T> {
   const settings = await roleSettings(sql, caller.role);
   return await sql.begin(readOnly ? "read only" : "read write", async (tx) => {
-    await tx`select set_config('role', ${caller.role}, true),
-                    set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)`;
-    for (const [k, v] of settings) await tx`select set_config(${k}, ${v}, true)`;
+    // One round trip for the role, its claims and its settings: every request pays for it.
+    const pairs: [string, string][] = [
+      ["role", caller.role],
+      ["request.jwt.claims", JSON.stringify(caller.claims)],
+      ...settings,
+    ];
+    await tx.unsafe(
+      `select ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`,
+      pairs.flat(),
+    );
     const result = await fn(tx);
     // postgres.js sends COMMIT as soon as this callback returns.
     phase.commitSent = true;

@@ -48,6 +48,7 @@ create table app.investments (
   -- acknowledges it (admin_resolve_investment). If the transfer then fails, the investment
   -- becomes refunded or disputed instead of claimable again.
   reversal text check (reversal in ('refund', 'dispute')),
+  -- When the reversal was applied (clock time: after the claim it waited for, if any).
   reversal_at timestamptz,
   reversal_acknowledged_at timestamptz,
   confirmed_at timestamptz,

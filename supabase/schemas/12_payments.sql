@@ -211,8 +211,8 @@ begin
        where id = p_inv.id;
     elsif p_inv.payment_status in ('distributing', 'tokens_distributed') then
       update app.investments
-         set reversal = 'refund', reversal_at = now(), reversal_acknowledged_at = null,
-             updated_at = now()
+         set reversal = 'refund', reversal_at = pg_catalog.clock_timestamp(),
+             reversal_acknowledged_at = null, updated_at = now()
        where id = p_inv.id;
     end if;
   end if;
@@ -247,8 +247,8 @@ begin
        where id = p_inv.id;
     elsif p_inv.payment_status in ('distributing', 'tokens_distributed') and p_inv.reversal is null then
       update app.investments
-         set reversal = 'dispute', reversal_at = now(), reversal_acknowledged_at = null,
-             updated_at = now()
+         set reversal = 'dispute', reversal_at = pg_catalog.clock_timestamp(),
+             reversal_acknowledged_at = null, updated_at = now()
        where id = p_inv.id;
     end if;
     return 'dispute_recorded';
@@ -275,7 +275,7 @@ begin
   elsif p_inv.payment_status in ('distributing', 'tokens_distributed') then
     update app.investments
        set reversal = case when v_merchant_won then null else 'refund' end,
-           reversal_at = case when v_merchant_won then null else now() end,
+           reversal_at = case when v_merchant_won then null else pg_catalog.clock_timestamp() end,
            reversal_acknowledged_at = null, updated_at = now()
      where id = p_inv.id and (reversal = 'dispute' or not v_merchant_won);
   end if;

@@ -1,5 +1,5 @@
 // Executes one chaos schedule against the stack, recovers, and returns the invariant violations.
-import type { Step } from "./schedule.ts";
+import type { Reversal, Step } from "./schedule.ts";
 import { restartCluster } from "../../local/stack/postgres.ts";
 import { db, rpcHttp, stack } from "../_support/stack.ts";
 import {
@@ -18,6 +18,40 @@ import {
 } from "../_support/tokens.ts";
 
 const svc = (fn: string, body: unknown) => rpcHttp(fn, body, stack.service_role_key);
+
+let reversalId = 0;
+/** The Paystack events of one reversal, as Paystack sends them (refund amounts as strings). */
+function reversalEvents(inv: Investment, kind: Reversal, seed: number): string[] {
+  const id = `chaos-${seed}-${++reversalId}`;
+  const refund = (stage: string) =>
+    JSON.stringify({
+      event: `refund.${stage}`,
+      data: {
+        id,
+        status: stage,
+        transaction_reference: inv.reference,
+        amount: String(inv.amount_subunit),
+        currency: inv.currency,
+      },
+    });
+  const dispute = (kind: string, resolution: string | null = null) =>
+    JSON.stringify({
+      event: `charge.dispute.${kind}`,
+      data: { id, resolution, transaction: { reference: inv.reference } },
+    });
+  switch (kind) {
+    case "refund":
+      return [refund("pending"), refund("processed")];
+    case "refund_started":
+      return [refund("pending")];
+    case "dispute_open":
+      return [dispute("create")];
+    case "dispute_won":
+      return [dispute("create"), dispute("resolve", "declined")];
+    case "dispute_lost":
+      return [dispute("create"), dispute("resolve", "merchant-accepted")];
+  }
+}
 
 export async function runSchedule(
   seed: number,
@@ -45,6 +79,14 @@ export async function runSchedule(
           const { inv } = investments[s.inv];
           const body = chargeSuccess(inv, s.underpay ? { amount: inv.amount_subunit - 100 } : {});
           await Promise.all(Array.from({ length: s.copies }, () => sendWebhook(body)));
+          break;
+        }
+        case "reversal": {
+          const { inv } = investments[s.inv];
+          const bodies = reversalEvents(inv, s.kind, seed);
+          for (const body of bodies) {
+            await Promise.all(Array.from({ length: s.copies }, () => sendWebhook(body)));
+          }
           break;
         }
         case "kyc":
@@ -166,7 +208,7 @@ async function recoverAndCheck(
     const [waiting] = await sql`
       select count(*)::int as n from app.investments i join app.profiles p on p.user_id = i.user_id
        where i.id = any(${investmentIds}::uuid[]) and i.payment_status in ('confirmed', 'distributing')
-         and p.kyc_status = 'verified' and p.wallet_address is not null`;
+         and not i.refund_pending and p.kyc_status = 'verified' and p.wallet_address is not null`;
     if (open.in_flight === 0 && waiting.n === 0) break;
   }
   await svc("execute_due_slots", { p_now: at(2000) });
@@ -180,7 +222,7 @@ async function recoverAndCheck(
   const stuck = await sql`
     select i.id, i.payment_status from app.investments i join app.profiles p on p.user_id = i.user_id
      where i.id = any(${investmentIds}::uuid[]) and i.payment_status in ('confirmed', 'distributing')
-       and p.kyc_status = 'verified' and p.wallet_address is not null`;
+       and not i.refund_pending and p.kyc_status = 'verified' and p.wallet_address is not null`;
   if (stuck.length) {
     bad.push(`${stuck.length} paid investments of qualified investors were never distributed`);
   }
@@ -192,6 +234,25 @@ async function recoverAndCheck(
     await sql`select id from app.investments where id = any(${investmentIds}::uuid[])
     and payment_status = 'amount_mismatch' and transfer_id is not null`;
   if (mismatched.length) bad.push("an underpaid investment was distributed");
+  // Reversals: nothing refunded or disputed ever reached the chain, and every alert of a reversal
+  // after distribution names an investment that was claimed before the reversal came.
+  const reversedOnChain = await sql`
+    select i.id from app.investments i
+     where i.id = any(${investmentIds}::uuid[]) and i.payment_status in ('refunded', 'disputed')
+       and exists (select 1 from app.investment_events e where e.investment_id = i.id and e.status = 'success')`;
+  if (reversedOnChain.length) {
+    bad.push(`${reversedOnChain.length} refunded or disputed investments reached the chain`);
+  }
+  const lateFlags = await sql`
+    select i.id from app.investments i
+     where i.id = any(${investmentIds}::uuid[]) and i.reversal is not null
+       and not exists (select 1 from app.investment_events e where e.investment_id = i.id
+                        and e.status = 'processing' and e.created_at <= i.reversal_at)`;
+  if (lateFlags.length) {
+    bad.push(
+      `${lateFlags.length} reversal alerts on investments not claimed when the reversal came`,
+    );
+  }
   // ROS and ledger invariants (global).
   const ledger = await sql`select * from app.ledger_violations()`;
   if (ledger.length) bad.push(`ledger: ${JSON.stringify(ledger.slice(0, 3))}`);

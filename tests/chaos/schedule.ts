@@ -6,6 +6,7 @@ export type Step =
   | { op: "investor"; verified: boolean; wallet: boolean }
   | { op: "invest"; who: number; tokens: number }
   | { op: "webhook"; inv: number; copies: number; underpay: boolean }
+  | { op: "reversal"; inv: number; kind: Reversal; copies: number }
   | { op: "kyc"; who: number }
   | { op: "wallet"; who: number }
   | { op: "distribute"; workers: number; fault: string | null; dbErrorOnConfirm: boolean }
@@ -17,6 +18,20 @@ export type Step =
   | { op: "execute_slots"; callers: number; upToMinute: number }
   | { op: "retry_slot"; slot: number }
   | { op: "cancel_slot"; slot: number };
+
+export type Reversal =
+  | "refund"
+  | "refund_started"
+  | "dispute_open"
+  | "dispute_won"
+  | "dispute_lost";
+const REVERSALS: Reversal[] = [
+  "refund",
+  "refund_started",
+  "dispute_open",
+  "dispute_won",
+  "dispute_lost",
+];
 
 const FAULTS = ["after_claim", "after_sign", "after_record", "after_broadcast", "before_confirm"];
 
@@ -45,7 +60,15 @@ export function schedule(rng: Rng, length: number): Step[] {
         copies: rng.int(1, 3),
         underpay: rng.chance(0.1),
       });
-    } else if (r < 0.45) {
+    } else if (r < 0.45 && investments > 0) {
+      // Money going back, at any moment: before the charge, while a run claims, after the tokens.
+      add({
+        op: "reversal",
+        inv: rng.int(0, investments - 1),
+        kind: rng.pick(REVERSALS),
+        copies: rng.int(1, 2),
+      });
+    } else if (r < 0.48) {
       add({ op: "kyc", who: rng.int(0, investors - 1) });
     } else if (r < 0.5) {
       add({ op: "wallet", who: rng.int(0, investors - 1) });
