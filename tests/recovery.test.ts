@@ -191,6 +191,15 @@ Deno.test("mining paused during a run: the transfers confirm once mining resumes
 
 Deno.test("a stuck transfer gets a fee-bumped replacement at the same nonce; whichever is mined confirms", async () => {
   const { investor, inv } = await confirmedInvestment(2);
+  // A policy with room above the chain's suggested tip (1 gwei here): at the default tip cap of
+  // 1 gwei no replacement may be signed at all (nodes require both fees +10 %).
+  const policy = (fee: string, tip: string) =>
+    rpcHttp("admin_set_chain_policy", {
+      p_chain_id: stack.chain_id,
+      p_max_fee_per_gas: fee,
+      p_max_priority_fee_per_gas: tip,
+    }, stack.service_role_key);
+  await policy("100000000000", "5000000000");
   await chain.call("evm_setAutomine", [false]);
   try {
     await distribute({ user_id: investor.id, receipt_timeout_ms: 200 });
@@ -198,6 +207,7 @@ Deno.test("a stuck transfer gets a fee-bumped replacement at the same nonce; whi
     assert.equal(bumped.body.bumped, 1, JSON.stringify(bumped.body));
   } finally {
     await chain.call("evm_setAutomine", [true]);
+    await policy("20000000000", "1000000000"); // the documented default, as the other tests expect
   }
   await chain.call("evm_mine", []);
   const [t] =

@@ -39,7 +39,9 @@ create or replace function public.claim_token_distributions(
   p_chain_nonce bigint,
   p_limit int default 50,
   p_user_id uuid default null,
-  p_tokenization_id uuid default null
+  p_tokenization_id uuid default null,
+  p_base_fee_per_gas numeric default null,
+  p_priority_fee_per_gas numeric default null
 )
 returns jsonb
 language plpgsql
@@ -48,6 +50,8 @@ set search_path = ''
 as $$
 declare
   v_signer text := lower(coalesce(p_signer, ''));
+  v_fee numeric;
+  v_tip numeric;
   v_next bigint;
   v_released bigint[];
   v_groups int;
@@ -63,6 +67,19 @@ begin
   end if;
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
     perform app.fail('PT400', 'p_limit must be between 1 and 1000');
+  end if;
+  perform app.require_whole(p_base_fee_per_gas, 'p_base_fee_per_gas', false);
+  perform app.require_whole(p_priority_fee_per_gas, 'p_priority_fee_per_gas', false);
+
+  -- Fees from what the chain asks now, under the chain's caps; above the cap nothing is claimed
+  -- (the investments stay confirmed and go out once fees fall).
+  select f.max_fee_per_gas, f.max_priority_fee_per_gas into v_fee, v_tip
+    from app.signing_fees(p_chain_id, p_base_fee_per_gas, p_priority_fee_per_gas) f;
+  if p_base_fee_per_gas is not null then
+    perform app.observe_fees(p_chain_id, p_base_fee_per_gas, p_priority_fee_per_gas, v_fee is null);
+  end if;
+  if v_fee is null then
+    return '[]'::jsonb;
   end if;
 
   -- The treasury's nonce row lock serialises claims for this signer (F7): two claims can never
@@ -113,8 +130,7 @@ begin
     insert into app.token_transfers (id, tokenization_id, user_id, to_address, token_address, chain_id, signer,
       nonce, amount, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, worker)
     select pl.transfer_id, pl.tokenization_id, pl.user_id, pl.to_address, pl.token_address, p_chain_id, v_signer,
-           pl.nonce, pl.amount, app.setting('transfer_gas_limit')::bigint,
-           app.setting('transfer_max_fee_per_gas')::numeric, app.setting('transfer_max_priority_fee_per_gas')::numeric,
+           pl.nonce, pl.amount, app.setting('transfer_gas_limit')::bigint, v_fee, v_tip,
            left(p_worker, 200)
       from planned pl
     returning *
@@ -152,14 +168,16 @@ begin
   return v_result;
 end
 $$;
-comment on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid) is
+comment on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric) is
   'Service: claims confirmed investments of KYC-verified investors with a wallet (SKIP LOCKED), '
   'aggregated per (user, tokenization), at most p_limit transfers. Allocates nonces under the '
   'treasury row lock from greatest(stored next nonce, p_chain_nonce), released nonces first, and '
   'moves the investments to distributing. Returns [{transfer_id, tokenization_id, user_id, '
-  'to_address, token_address, chain_id, amount, nonce, investment_ids, gas_limit, fees...}].';
-revoke all on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid) from public;
-grant execute on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid) to service_role;
+  'to_address, token_address, chain_id, amount, nonce, investment_ids, gas_limit, fees...}]. Fees '
+  'come from p_base_fee_per_gas and p_priority_fee_per_gas (what the chain asks now) under the '
+  'chain''s policy (admin_set_chain_policy); above its cap nothing is claimed.';
+revoke all on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric) from public;
+grant execute on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric) to service_role;
 
 -- record_signed_transfer(s) --------------------------------------------------------------------
 create or replace function app.record_signed(p_transfer_id uuid, p_tx_hash text, p_raw_tx text)
@@ -421,7 +439,11 @@ as $$
 begin
   perform app.require_service('only the service role reconciles');
   return coalesce((
-    select jsonb_agg(app.transfer_json(t) order by t.chain_id, t.signer, t.nonce)
+    -- With the chain's caps: a replacement may raise the fees only up to them.
+    select jsonb_agg(app.transfer_json(t) || jsonb_build_object(
+             'fee_cap', (app.chain_policy(t.chain_id)).max_fee_per_gas::text,
+             'tip_cap', (app.chain_policy(t.chain_id)).max_priority_fee_per_gas::text)
+           order by t.chain_id, t.signer, t.nonce)
       from app.token_transfers t
      where t.status in ('planned', 'signed', 'broadcast')
        and t.updated_at <= now() - coalesce(p_stale_after, '2 minutes'::interval)), '[]'::jsonb);
@@ -429,7 +451,8 @@ end
 $$;
 comment on function public.transfers_to_reconcile(interval) is
   'Service: transfers stuck in planned, signed or broadcast for longer than p_stale_after, with '
-  'everything needed to sign, rebroadcast or look them up (raw_tx, every attempt hash).';
+  'everything needed to sign, rebroadcast or look them up (raw_tx, every attempt hash), and the '
+  'chain''s fee caps (fee_cap, tip_cap) that a replacement may not exceed.';
 revoke all on function public.transfers_to_reconcile(interval) from public;
 grant execute on function public.transfers_to_reconcile(interval) to service_role;
 

@@ -29,6 +29,11 @@ begin
   if p_max_fee_per_gas is null or p_max_fee_per_gas <= v_t.max_fee_per_gas then
     perform app.fail('PT400', 'a replacement must raise the fee');
   end if;
+  -- No transaction is ever signed above the chain's cap, replacements included.
+  if p_max_fee_per_gas > (app.chain_policy(v_t.chain_id)).max_fee_per_gas
+     or p_max_priority_fee_per_gas > (app.chain_policy(v_t.chain_id)).max_priority_fee_per_gas then
+    perform app.fail('PT409', 'a replacement above the chain''s fee cap (admin_set_chain_policy)');
+  end if;
   insert into app.transfer_attempts (transfer_id, tx_hash, raw_tx, max_fee_per_gas, max_priority_fee_per_gas)
   values (v_t.id, v_hash, p_raw_tx, p_max_fee_per_gas, p_max_priority_fee_per_gas)
   on conflict do nothing;
@@ -213,6 +218,14 @@ begin
            and exists (select 1 from app.investment_events e
                         where e.investment_id = i.id and e.status = 'failed')
         union all
+        -- Fees above the cap: nothing is signed on that chain until they fall.
+        select jsonb_build_object('kind', 'fee_cap_exceeded', 'chain_id', f.chain_id,
+                 'base_fee_per_gas', f.base_fee_per_gas::text,
+                 'max_fee_per_gas', (app.chain_policy(f.chain_id)).max_fee_per_gas::text,
+                 'since', f.cap_exceeded_since,
+                 'hint', 'transfers wait until fees fall, or raise the cap with admin_set_chain_policy')
+          from app.chain_fee_state f where f.cap_exceeded_since is not null
+        union all
         -- Money that went back after its tokens were claimed: nothing is undone on chain; a
         -- person decides (recover the tokens off-platform, or accept the loss), then acknowledges.
         select jsonb_build_object('kind', i.reversal || '_after_distribution', 'investment_id', i.id,
@@ -230,6 +243,7 @@ comment on function public.admin_token_alerts(interval) is
   '(latest reconciliation run), audit_unavailable (a tokenization whose chain or contract could not '
   'be read in the latest run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
   '(three failed transfers: needs a person), refund_after_distribution and dispute_after_distribution '
-  '(money went back after the tokens were claimed; until acknowledged).';
+  '(money went back after the tokens were claimed; until acknowledged), fee_cap_exceeded (the chain '
+  'asks more than its fee cap: nothing is signed there until fees fall).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

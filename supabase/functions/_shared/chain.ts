@@ -101,6 +101,19 @@ export async function pendingNonce(rpc: JsonRpc, address: string): Promise<bigin
   return BigInt(await rpc.call<string>("eth_getTransactionCount", [address, "pending"]));
 }
 
+/**
+ * What the chain asks for the next block (EIP-1559): its base fee (the last entry of
+ * eth_feeHistory is the next block's) and the node's suggested tip. The database caps them.
+ */
+export async function feeQuote(rpc: JsonRpc): Promise<{ baseFee: bigint; tip: bigint }> {
+  const [history, tip] = await Promise.all([
+    rpc.call<{ baseFeePerGas: string[] }>("eth_feeHistory", ["0x1", "latest", []]),
+    rpc.call<string>("eth_maxPriorityFeePerGas", []),
+  ]);
+  const fees = history.baseFeePerGas;
+  return { baseFee: BigInt(fees[fees.length - 1]), tip: BigInt(tip) };
+}
+
 export async function latestNonce(rpc: JsonRpc, address: string): Promise<bigint> {
   return BigInt(await rpc.call<string>("eth_getTransactionCount", [address, "latest"]));
 }

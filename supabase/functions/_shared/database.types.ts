@@ -141,6 +141,15 @@ export type Database = {
         Returns: Json;
       };
       "admin_ros_alerts": { Args: { "p_distribution_date"?: string }; Returns: Json };
+      "admin_set_chain_policy": {
+        Args: {
+          "p_chain_id": number;
+          "p_max_fee_per_gas"?: number;
+          "p_max_priority_fee_per_gas"?: number;
+          "p_min_confirmations"?: number;
+        };
+        Returns: Json;
+      };
       "admin_set_kyc_status": { Args: { "p_status": string; "p_user_id": string }; Returns: Json };
       "admin_token_alerts": { Args: { "p_stuck_after"?: string }; Returns: Json };
       "admin_update_slot": {
@@ -154,9 +163,11 @@ export type Database = {
       };
       "claim_token_distributions": {
         Args: {
+          "p_base_fee_per_gas"?: number;
           "p_chain_id": number;
           "p_chain_nonce": number;
           "p_limit"?: number;
+          "p_priority_fee_per_gas"?: number;
           "p_signer": string;
           "p_tokenization_id"?: string;
           "p_user_id"?: string;
@@ -180,6 +191,10 @@ export type Database = {
       "create_stake": { Args: { "p_amount": number }; Returns: Json };
       "credit_funded_wallet": {
         Args: { "p_amount": number; "p_reference": string; "p_user_id": string };
+        Returns: Json;
+      };
+      "distribution_backlog": {
+        Args: { "p_chain_id": number; "p_tokenization_id"?: string; "p_user_id"?: string };
         Returns: Json;
       };
       "execute_due_slots": { Args: { "p_now"?: string }; Returns: number };

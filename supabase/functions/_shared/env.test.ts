@@ -48,3 +48,15 @@ Deno.test("valid settings parse; CHAIN_ID becomes a bigint", () => {
     assert.equal(readEnv("CHAIN_ID").CHAIN_ID, 31337n);
   });
 });
+
+Deno.test("CHAIN_RPC_URL takes one URL or several separated by commas, nothing else", () => {
+  withEnv({ CHAIN_RPC_URL: "https://a.example/rpc, https://b.example/rpc" }, () => {
+    assert.equal(
+      readEnv("CHAIN_RPC_URL").CHAIN_RPC_URL,
+      "https://a.example/rpc, https://b.example/rpc",
+    );
+  });
+  withEnv({ CHAIN_RPC_URL: "https://a.example/rpc,not a url" }, () => {
+    assert.throws(() => readEnv("CHAIN_RPC_URL"), /CHAIN_RPC_URL/);
+  });
+});

@@ -3,13 +3,18 @@
 import { z } from "zod";
 
 const url = z.string().url();
+// One or more endpoints, comma-separated: the chain client fails over between them.
+const urlList = z.string().refine(
+  (v) => v.split(",").map((u) => u.trim()).every((u) => z.string().url().safeParse(u).success),
+  "must be one or more URLs separated by commas",
+);
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex key");
 
 export const settings = {
   SUPABASE_URL: url,
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
   PAYSTACK_SECRET_KEY: z.string().min(8),
-  CHAIN_RPC_URL: url,
+  CHAIN_RPC_URL: urlList,
   CHAIN_ID: z.string().regex(/^\d+$/, "must be a positive integer").transform((s) => BigInt(s)),
   TREASURY_PRIVATE_KEY: hexKey,
 };

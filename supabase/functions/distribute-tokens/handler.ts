@@ -3,7 +3,7 @@
 // any point leaves rows the reconciler finishes without paying twice (F8).
 import { Wallet } from "ethers";
 import { z } from "zod";
-import { pendingNonce } from "../_shared/chain.ts";
+import { feeQuote, pendingNonce } from "../_shared/chain.ts";
 import { FAULT_POINTS, faultInjector, InjectedCrash } from "../_shared/faults.ts";
 import { json, problem } from "../_shared/http.ts";
 import { JsonRpc } from "../_shared/json-rpc.ts";
@@ -31,7 +31,10 @@ export async function handle(req: Request): Promise<Response> {
   const chain = new JsonRpc(env.CHAIN_RPC_URL);
   const worker = `distribute-tokens:${crypto.randomUUID()}`;
   try {
-    const chainNonce = await pendingNonce(chain, wallet.address);
+    const [chainNonce, fees] = await Promise.all([
+      pendingNonce(chain, wallet.address),
+      feeQuote(chain),
+    ]);
     const planned = await rpc("claim_token_distributions", {
       p_worker: worker,
       p_signer: wallet.address.toLowerCase(),
@@ -40,9 +43,28 @@ export async function handle(req: Request): Promise<Response> {
       p_limit: input.limit ?? 200,
       p_user_id: input.user_id ?? null,
       p_tokenization_id: input.tokenization_id ?? null,
+      p_base_fee_per_gas: fees.baseFee.toString(),
+      p_priority_fee_per_gas: fees.tip.toString(),
     }) as PlannedTransfer[];
     if (planned.length === 0) {
-      return json(200, { claimed: 0, confirmed: 0, failed: 0, pending: 0, transfers: [] });
+      // Nothing claimed: say whether work waits because the chain asks more than the fee cap.
+      const backlog = await rpc("distribution_backlog", {
+        p_chain_id: Number(env.CHAIN_ID),
+        p_user_id: input.user_id ?? null,
+        p_tokenization_id: input.tokenization_id ?? null,
+      }) as { deferred: number; deferred_reason: string | null };
+      if (backlog.deferred > 0) {
+        log.warn("deferred", { worker, ...backlog, base_fee: fees.baseFee.toString() });
+      }
+      return json(200, {
+        claimed: 0,
+        confirmed: 0,
+        failed: 0,
+        pending: 0,
+        deferred: backlog.deferred,
+        deferred_reason: backlog.deferred_reason,
+        transfers: [],
+      });
     }
     crashAt("after_claim");
     const signed = await signAndRecord(wallet, planned, () => crashAt("after_sign"));
@@ -79,6 +101,8 @@ export async function handle(req: Request): Promise<Response> {
       confirmed: count("confirmed"),
       failed: count("failed"),
       pending: count("pending"),
+      deferred: 0,
+      deferred_reason: null,
       transfers: outcomes,
     });
   } catch (e) {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { Wallet } from "ethers";
 import { type JsonRpc, JsonRpcError } from "../_shared/json-rpc.ts";
-import { repair, type StuckTransfer } from "./repair.ts";
+import { bumpedFees, repair, type StuckTransfer } from "./repair.ts";
 
 const wallet = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 const hash = "0x" + "ab".repeat(32);
@@ -113,4 +113,12 @@ Deno.test("a gap filler that could not be sent is not recorded as used, so the g
   } finally {
     await db.close();
   }
+});
+
+Deno.test("a replacement's fees rise 25 %, never above the caps, and not at all when the caps leave less than +10 %", () => {
+  const t = { ...stuck(1), max_fee_per_gas: "100", max_priority_fee_per_gas: "10" };
+  assert.deepEqual(bumpedFees(t), { fee: 125n, tip: 12n });
+  assert.deepEqual(bumpedFees({ ...t, fee_cap: "115", tip_cap: "11" }), { fee: 115n, tip: 11n });
+  assert.equal(bumpedFees({ ...t, fee_cap: "105" }), null, "+5 % would be refused by nodes");
+  assert.equal(bumpedFees({ ...t, fee_cap: "100" }), null, "at the cap: no replacement");
 });

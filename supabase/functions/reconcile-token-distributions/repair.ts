@@ -24,7 +24,28 @@ export type StuckTransfer = TransferPlan & {
   raw_tx: string | null;
   attempt_hashes: string[];
   updated_at: string;
+  /** The chain's caps (admin_set_chain_policy): no replacement is signed above them. */
+  fee_cap?: string;
+  tip_cap?: string;
 };
+
+/**
+ * A replacement's fees: both raised by 25 %, never above the chain's caps. Nodes accept a
+ * replacement only if both fields rise by at least 10 % (geth); null when the caps leave less.
+ */
+export function bumpedFees(t: StuckTransfer): { fee: bigint; tip: bigint } | null {
+  const fee0 = BigInt(t.max_fee_per_gas);
+  const tip0 = BigInt(t.max_priority_fee_per_gas);
+  const feeCap = t.fee_cap === undefined ? null : BigInt(t.fee_cap);
+  const tipCap = t.tip_cap === undefined ? null : BigInt(t.tip_cap);
+  let fee = fee0 * 125n / 100n;
+  if (feeCap !== null && fee > feeCap) fee = feeCap;
+  let tip = tip0 * 125n / 100n;
+  if (tipCap !== null && tip > tipCap) tip = tipCap;
+  if (tip > fee) tip = fee;
+  const enough = (now: bigint, before: bigint) => now * 100n >= before * 110n && now > before;
+  return enough(fee, fee0) && (tip0 === 0n ? true : enough(tip, tip0)) ? { fee, tip } : null;
+}
 
 export type RepairCounts = {
   checked: number;
@@ -133,15 +154,19 @@ export async function repair(
   }
 
   // 3. Fee bump: a transfer broadcast long ago and still unmined gets a replacement at the same
-  //    nonce with fees raised by 25 % (nodes require at least +10 %). Both stay confirmable.
+  //    nonce with fees raised by 25 % (nodes require at least +10 %), never above the chain's caps.
+  //    Both stay confirmable.
   const now = Date.now();
   for (const item of resend) {
     const t = mine.find((x) => x.transfer_id === item.transfer_id)!;
     if (t.status !== "broadcast" || now - Date.parse(t.updated_at) < opts.bumpAfterMs) continue;
+    const fees = bumpedFees(t);
+    // At the cap already: it waits for the chain instead of overpaying.
+    if (!fees) continue;
     const bumped: TransferPlan = {
       ...t,
-      max_fee_per_gas: (BigInt(t.max_fee_per_gas) * 125n / 100n).toString(),
-      max_priority_fee_per_gas: (BigInt(t.max_priority_fee_per_gas) * 125n / 100n).toString(),
+      max_fee_per_gas: fees.fee.toString(),
+      max_priority_fee_per_gas: fees.tip.toString(),
     };
     const s = signTransfer(wallet, bumped);
     await rpc("record_transfer_attempt", {
