@@ -154,7 +154,10 @@ create table app.token_transfers (
   max_fee_per_gas numeric(78, 0) not null,
   max_priority_fee_per_gas numeric(78, 0) not null,
   status text not null default 'planned'
-    check (status in ('planned', 'signed', 'broadcast', 'confirmed', 'failed')),
+    -- mined: a receipt exists but is shallower than the chain's min_confirmations; final
+    -- (confirmed) only at that depth. A mined transfer whose block is reorganised away goes back to
+    -- broadcast with the same bytes (its nonce may still be mined).
+    check (status in ('planned', 'signed', 'broadcast', 'mined', 'confirmed', 'failed')),
   tx_hash text check (tx_hash ~ '^0x[0-9a-f]{64}$'),
   raw_tx text,
   block_number bigint,
@@ -174,6 +177,8 @@ create unique index token_transfers_nonce on app.token_transfers (chain_id, sign
   where status <> 'failed';
 create index token_transfers_open on app.token_transfers (updated_at)
   where status in ('planned', 'signed', 'broadcast');
+-- Mined transfers waiting for depth: the reconciler looks at them on every run.
+create index token_transfers_mined on app.token_transfers (updated_at) where status = 'mined';
 create index token_transfers_user on app.token_transfers (user_id, tokenization_id);
 alter table app.token_transfers enable row level security;
 create index token_transfers_tokenization on app.token_transfers (tokenization_id);

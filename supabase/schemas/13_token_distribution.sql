@@ -277,7 +277,8 @@ revoke all on function public.mark_transfers_broadcast(uuid[]) from public;
 grant execute on function public.mark_transfers_broadcast(uuid[]) to service_role;
 
 -- confirm ----------------------------------------------------------------------------------------
-create or replace function app.confirm_transfer(p_transfer_id uuid, p_tx_hash text, p_block_number bigint)
+create or replace function app.confirm_transfer(p_transfer_id uuid, p_tx_hash text, p_block_number bigint,
+  p_head_block bigint default null)
 returns jsonb
 language plpgsql
 set search_path = ''
@@ -285,6 +286,7 @@ as $$
 declare
   v_t app.token_transfers;
   v_hash text := lower(coalesce(p_tx_hash, ''));
+  v_needed int;
 begin
   select * into v_t from app.token_transfers where id = p_transfer_id for update;
   if v_t.id is null then
@@ -304,6 +306,18 @@ begin
   end if;
   if not exists (select 1 from app.transfer_attempts a where a.transfer_id = v_t.id and a.tx_hash = v_hash) then
     perform app.fail('PT409', 'hash ' || v_hash || ' is not an attempt of this transfer');
+  end if;
+  -- Final only at the chain's depth (admin_set_chain_policy): until then the receipt is recorded
+  -- and the transfer is mined; holdings and investments wait.
+  v_needed := (app.chain_policy(v_t.chain_id)).min_confirmations;
+  if v_needed > 1 and (p_head_block is null or p_head_block - p_block_number + 1 < v_needed) then
+    update app.token_transfers
+       set status = 'mined', tx_hash = v_hash, block_number = p_block_number, nonce_consumed = true,
+           updated_at = now()
+     where id = v_t.id;
+    return jsonb_build_object('transfer_id', v_t.id, 'status', 'mined', 'already_confirmed', false,
+      'confirmations', case when p_head_block is not null then p_head_block - p_block_number + 1 end,
+      'min_confirmations', v_needed);
   end if;
   update app.token_transfers
      set status = 'confirmed', tx_hash = v_hash, block_number = p_block_number, nonce_consumed = true,
@@ -355,12 +369,15 @@ begin
     perform app.fail('PT400', 'p_confirmations must be an array of {transfer_id, tx_hash, block_number}');
   end if;
   return coalesce((
-    select jsonb_agg(app.confirm_transfer((e ->> 'transfer_id')::uuid, e ->> 'tx_hash', (e ->> 'block_number')::bigint))
+    select jsonb_agg(app.confirm_transfer((e ->> 'transfer_id')::uuid, e ->> 'tx_hash',
+             (e ->> 'block_number')::bigint, (e ->> 'head_block')::bigint))
       from jsonb_array_elements(p_confirmations) e), '[]'::jsonb);
 end
 $$;
 comment on function public.confirm_token_transfers(jsonb) is
-  'Service: confirm_token_transfer for many transfers in one round trip (all or nothing).';
+  'Service: confirm_token_transfer for many transfers in one round trip (all or nothing). Each item '
+  '{transfer_id, tx_hash, block_number, head_block}: below the chain''s min_confirmations '
+  '(head_block - block_number + 1) the transfer is only mined; each result says which.';
 revoke all on function public.confirm_token_transfers(jsonb) from public;
 grant execute on function public.confirm_token_transfers(jsonb) to service_role;
 
@@ -445,8 +462,10 @@ begin
              'tip_cap', (app.chain_policy(t.chain_id)).max_priority_fee_per_gas::text)
            order by t.chain_id, t.signer, t.nonce)
       from app.token_transfers t
-     where t.status in ('planned', 'signed', 'broadcast')
-       and t.updated_at <= now() - coalesce(p_stale_after, '2 minutes'::interval)), '[]'::jsonb);
+     where (t.status in ('planned', 'signed', 'broadcast')
+            and t.updated_at <= now() - coalesce(p_stale_after, '2 minutes'::interval))
+        -- Mined ones on every run: they become final with depth, or go back if reorganised away.
+        or t.status = 'mined'), '[]'::jsonb);
 end
 $$;
 comment on function public.transfers_to_reconcile(interval) is
@@ -455,6 +474,38 @@ comment on function public.transfers_to_reconcile(interval) is
   'chain''s fee caps (fee_cap, tip_cap) that a replacement may not exceed.';
 revoke all on function public.transfers_to_reconcile(interval) from public;
 grant execute on function public.transfers_to_reconcile(interval) to service_role;
+
+-- A mined transfer whose receipt is gone (its block was reorganised away) goes back to broadcast
+-- with the same bytes: the reconciler sends them again. Its nonce may still be mined, so it is
+-- never planned again with a new one.
+create or replace function public.record_reorged_transfer(p_transfer_id uuid)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_t app.token_transfers;
+begin
+  perform app.require_service('only the service role reconciles');
+  select * into v_t from app.token_transfers where id = p_transfer_id for update;
+  if v_t.id is null then
+    perform app.fail('PT404', 'no such transfer');
+  end if;
+  if v_t.status <> 'mined' then
+    perform app.fail('PT409', 'only a mined transfer can be reorganised away; it is ' || v_t.status);
+  end if;
+  update app.token_transfers
+     set status = 'broadcast', block_number = null, updated_at = now()
+   where id = v_t.id returning * into v_t;
+  return app.transfer_json(v_t);
+end
+$$;
+comment on function public.record_reorged_transfer(uuid) is
+  'Service (the reconciler): a mined transfer whose block was reorganised away goes back to '
+  'broadcast, keeping its bytes and nonce. PT409 unless it is mined, PT404 for an unknown transfer.';
+revoke all on function public.record_reorged_transfer(uuid) from public;
+grant execute on function public.record_reorged_transfer(uuid) to service_role;
 
 create or replace function public.token_distribution_report(p_tokenization_id uuid default null)
 returns jsonb

@@ -83,7 +83,7 @@ begin
     'released', coalesce((select jsonb_agg(nonce order by nonce) from app.released_nonces
                            where chain_id = p_chain_id and signer = lower(p_signer)), '[]'::jsonb),
     'max_live_nonce', (select max(nonce) from app.token_transfers where chain_id = p_chain_id
-                          and signer = lower(p_signer) and status in ('planned', 'signed', 'broadcast')));
+                          and signer = lower(p_signer) and status in ('planned', 'signed', 'broadcast', 'mined')));
 end
 $$;
 comment on function public.released_nonces(bigint, text) is
@@ -111,7 +111,7 @@ begin
                   and i.tokenization_id = h.tokenization_id and i.payment_status = 'tokens_distributed'), 0)::text,
                -- Signed or broadcast transfers may be mined before they are confirmed here.
                'in_flight', coalesce((select sum(x.amount) from app.token_transfers x where x.user_id = h.user_id
-                  and x.tokenization_id = h.tokenization_id and x.status in ('signed', 'broadcast')), 0)::text))
+                  and x.tokenization_id = h.tokenization_id and x.status in ('signed', 'broadcast', 'mined')), 0)::text))
         from app.token_holdings h
         join app.tokenizations t on t.id = h.tokenization_id
         join app.profiles p on p.user_id = h.user_id), '[]'::jsonb),
@@ -121,7 +121,7 @@ begin
                'holdings_total', coalesce((select sum(h.balance) from app.token_holdings h
                                             where h.tokenization_id = t.id), 0)::text,
                'in_flight_total', coalesce((select sum(x.amount) from app.token_transfers x
-                                             where x.tokenization_id = t.id and x.status in ('signed', 'broadcast')), 0)::text))
+                                             where x.tokenization_id = t.id and x.status in ('signed', 'broadcast', 'mined')), 0)::text))
         from app.tokenizations t), '[]'::jsonb));
 end
 $$;
@@ -188,7 +188,7 @@ begin
         select jsonb_build_object('kind', 'stuck_transfer', 'transfer_id', t.id, 'user_id', t.user_id,
                  'status', t.status, 'nonce', t.nonce, 'since', t.updated_at) as a
           from app.token_transfers t
-         where t.status in ('planned', 'signed', 'broadcast') and t.updated_at < now() - p_stuck_after
+         where t.status in ('planned', 'signed', 'broadcast', 'mined') and t.updated_at < now() - p_stuck_after
         union all
         select jsonb_build_object('kind', 'failed_transfer', 'transfer_id', t.id, 'user_id', t.user_id,
                  'error', t.error, 'at', t.updated_at)

@@ -135,6 +135,16 @@ export async function runSchedule(
           }
           break;
         }
+        case "fee_spike": {
+          await chain.call("anvil_setNextBlockBaseFeePerGas", [
+            "0x" + (BigInt(s.gwei) * 1_000_000_000n).toString(16),
+          ]);
+          await distribute({ receipt_timeout_ms: 300 });
+          // The fee falls back for what follows (a block at the spiked fee, then a calm one).
+          await chain.call("evm_mine", []);
+          await chain.call("anvil_setNextBlockBaseFeePerGas", ["0x3b9aca00"]);
+          break;
+        }
         case "reconcile":
           await reconcile({ receipt_timeout_ms: 3000 });
           break;
@@ -234,6 +244,20 @@ async function recoverAndCheck(
     await sql`select id from app.investments where id = any(${investmentIds}::uuid[])
     and payment_status = 'amount_mismatch' and transfer_id is not null`;
   if (mismatched.length) bad.push("an underpaid investment was distributed");
+  // No transaction was ever signed above the cap: read every attempt back from the chain.
+  const attempts = await sql<{ tx_hash: string }[]>`
+    select a.tx_hash from app.transfer_attempts a join app.token_transfers t on t.id = a.transfer_id
+     where t.user_id = any(${users}::uuid[])`;
+  for (const a of attempts) {
+    const tx = await chain.call<{ maxFeePerGas: string } | null>("eth_getTransactionByHash", [
+      a.tx_hash,
+    ]);
+    if (tx && BigInt(tx.maxFeePerGas) > 20_000_000_000n) {
+      bad.push(
+        `transaction ${a.tx_hash} was signed at ${tx.maxFeePerGas} wei per gas, above the cap`,
+      );
+    }
+  }
   // Reversals: nothing refunded or disputed ever reached the chain, and every alert of a reversal
   // after distribution names an investment that was claimed before the reversal came.
   const reversedOnChain = await sql`

@@ -11,6 +11,7 @@ export type Step =
   | { op: "wallet"; who: number }
   | { op: "distribute"; workers: number; fault: string | null; dbErrorOnConfirm: boolean }
   | { op: "pause_mining_distribute"; drop: number }
+  | { op: "fee_spike"; gwei: number }
   | { op: "reconcile" }
   | { op: "restart_postgres" }
   | { op: "stake"; who: number; amount: number }
@@ -79,8 +80,11 @@ export function schedule(rng: Rng, length: number): Step[] {
         fault: rng.chance(0.4) ? rng.pick(FAULTS) : null,
         dbErrorOnConfirm: rng.chance(0.1),
       });
-    } else if (r < 0.66) {
+    } else if (r < 0.645) {
       add({ op: "pause_mining_distribute", drop: rng.int(0, 2) });
+    } else if (r < 0.66) {
+      // The next block's base fee jumps (above the 20 gwei default cap, or not) for one run.
+      add({ op: "fee_spike", gwei: rng.int(5, 60) });
     } else if (r < 0.72) {
       add({ op: "reconcile" });
     } else if (r < 0.74) {

@@ -210,6 +210,7 @@ export type Database = {
         Args: { "p_discrepancies": Json; "p_summary": Json };
         Returns: number;
       };
+      "record_reorged_transfer": { Args: { "p_transfer_id": string }; Returns: Json };
       "record_signed_transfer": {
         Args: { "p_raw_tx": string; "p_transfer_id": string; "p_tx_hash": string };
         Returns: Json;

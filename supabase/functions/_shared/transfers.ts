@@ -23,9 +23,31 @@ export type Outcome = {
   transfer_id: string;
   nonce: number;
   tx_hash: string;
+  /** pending: no receipt yet, or mined but not yet as deep as the chain's min_confirmations. */
   status: "confirmed" | "failed" | "pending";
   error?: string;
 };
+
+/** One confirmation item: the receipt's block and the chain's head, so the database can judge depth. */
+export type Confirmation = {
+  transfer_id: string;
+  tx_hash: string;
+  block_number: string;
+  head_block: string;
+};
+
+/**
+ * Records receipts; the database decides from the depth whether each transfer is final
+ * (`confirmed`) or only `mined` (the chain's min_confirmations). Returns the ids made final.
+ */
+export async function recordReceipts(chain: JsonRpc, items: Omit<Confirmation, "head_block">[]) {
+  if (!items.length) return new Set<string>();
+  const head = BigInt(await chain.call<string>("eth_blockNumber")).toString();
+  const results = await rpc("confirm_token_transfers", {
+    p_confirmations: items.map((c) => ({ ...c, head_block: head })),
+  }) as { transfer_id: string; status: string }[];
+  return new Set(results.filter((r) => r.status === "confirmed").map((r) => r.transfer_id));
+}
 
 /** Signs each planned transfer and stores hash + raw bytes in one RPC before anything leaves. */
 export async function signAndRecord(
@@ -137,17 +159,15 @@ export async function settle(
     } else reverted.push(s);
   });
   beforeConfirm();
-  if (confirmations.length) {
-    await rpc("confirm_token_transfers", { p_confirmations: confirmations });
-    for (const c of confirmations) {
-      const s = live.find((x) => x.transfer_id === c.transfer_id)!;
-      outcomes.push({
-        transfer_id: c.transfer_id,
-        nonce: s.nonce,
-        tx_hash: c.tx_hash,
-        status: "confirmed",
-      });
-    }
+  const final = await recordReceipts(chain, confirmations);
+  for (const c of confirmations) {
+    const s = live.find((x) => x.transfer_id === c.transfer_id)!;
+    outcomes.push({
+      transfer_id: c.transfer_id,
+      nonce: s.nonce,
+      tx_hash: c.tx_hash,
+      status: final.has(c.transfer_id) ? "confirmed" : "pending",
+    });
   }
   for (const s of reverted) {
     await rpc("fail_token_transfer", {

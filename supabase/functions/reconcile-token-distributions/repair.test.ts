@@ -91,10 +91,14 @@ Deno.test("(control) no receipt and the nonce used by another transaction: the t
 });
 
 Deno.test("a gap filler that could not be sent is not recorded as used, so the gap stays visible", async () => {
-  const db = stubDatabase({ released_nonces: { released: [1], max_live_nonce: 2 } });
+  const db = stubDatabase({
+    released_nonces: { released: [1], max_live_nonce: 2 },
+    confirm_token_transfers: [],
+  });
   try {
     const chain = fakeChain((m) => {
       if (m === "eth_getTransactionCount") return "0x1";
+      if (m === "eth_blockNumber") return "0x20";
       if (m === "eth_chainId") return "0x7a69";
       if (m === "eth_getTransactionReceipt") {
         return { status: "0x1", blockNumber: "0x10", transactionHash: hash };

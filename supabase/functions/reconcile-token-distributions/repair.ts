@@ -14,12 +14,12 @@ import {
 } from "../_shared/chain.ts";
 import { type JsonRpc, JsonRpcError } from "../_shared/json-rpc.ts";
 import { rpc } from "../_shared/supabase.ts";
-import { broadcastAll, type Broadcasted, settle } from "../_shared/transfers.ts";
+import { broadcastAll, type Broadcasted, recordReceipts, settle } from "../_shared/transfers.ts";
 
 export type StuckTransfer = TransferPlan & {
   transfer_id: string;
   signer: string;
-  status: "planned" | "signed" | "broadcast";
+  status: "planned" | "signed" | "broadcast" | "mined";
   tx_hash: string | null;
   raw_tx: string | null;
   attempt_hashes: string[];
@@ -55,6 +55,8 @@ export type RepairCounts = {
   released: number;
   bumped: number;
   gaps_filled: number;
+  /** Mined transfers whose block was reorganised away, sent again with the same bytes. */
+  reorged: number;
 };
 
 type FailResult = { released: number };
@@ -82,6 +84,7 @@ export async function repair(
     released: 0,
     bumped: 0,
     gaps_filled: 0,
+    reorged: 0,
   };
   const signer = wallet.address.toLowerCase();
   const mine = stuck.filter((t) => t.signer === signer);
@@ -114,6 +117,19 @@ export async function repair(
       }
       continue;
     }
+    if (t.status === "mined") {
+      // It had a receipt and has none now: its block was reorganised away. Back to broadcast with
+      // the same bytes (never a new nonce: this one may still be mined).
+      await rpc("record_reorged_transfer", { p_transfer_id: t.transfer_id });
+      counts.reorged++;
+      resend.push({
+        transfer_id: t.transfer_id,
+        nonce: Number(t.nonce),
+        hash: t.tx_hash!,
+        raw: t.raw_tx!,
+      });
+      continue;
+    }
     if (BigInt(t.nonce) < used) {
       // Nothing of ours was mined, yet the nonce is used: another transaction took it.
       counts.released += await fail(t, `nonce ${t.nonce} used by another transaction`, true);
@@ -128,10 +144,7 @@ export async function repair(
         raw: t.raw_tx!,
       });}
   }
-  if (confirmations.length) {
-    await rpc("confirm_token_transfers", { p_confirmations: confirmations });
-    counts.confirmed += confirmations.length;
-  }
+  counts.confirmed += (await recordReceipts(chain, confirmations)).size;
 
   // 2. Planned: sign from the row (the same bytes any earlier signer made) and record first.
   if (toSign.length) {
