@@ -98,7 +98,7 @@ export async function lint(dbUrl: string, adminUrl: string): Promise<string | nu
 type Finding = { name: string; level: string; detail: string; cache_key: string };
 
 export async function advisors(dbUrl: string): Promise<string | null> {
-  const out = await supabase([
+  const args = [
     "db",
     "advisors",
     `--remote=${cliUrl(dbUrl)}`,
@@ -106,17 +106,32 @@ export async function advisors(dbUrl: string): Promise<string | null> {
     "all",
     "--level",
     "info",
+    // A WARN or ERROR fails the CLI itself; the INFO findings are checked against the allowlist.
+    "--fail-on",
+    "warn",
     "-o",
     "json",
-  ]);
-  const findings: Finding[] = JSON.parse(out.slice(out.indexOf("[")));
+  ];
+  let out: string;
+  let failed = false;
+  try {
+    out = await supabase(args);
+  } catch (e) {
+    // The findings are still printed: list them.
+    out = e instanceof Error ? e.message : String(e);
+    failed = true;
+  }
+  const start = out.search(/^\[/m);
+  if (start < 0) return failed ? out : null;
+  const findings: Finding[] = JSON.parse(out.slice(start));
   const allow: Record<string, string> = JSON.parse(
     await Deno.readTextFile(`${root}/supabase/advisors-allowlist.json`),
   ).info;
   const bad = findings.filter((f) => f.level !== "INFO" || !(f.cache_key in allow));
-  return bad.length
-    ? bad.map((f) => `${f.level} ${f.name} (${f.cache_key}): ${f.detail}`).join("\n")
-    : null;
+  if (bad.length) {
+    return bad.map((f) => `${f.level} ${f.name} (${f.cache_key}): ${f.detail}`).join("\n");
+  }
+  return failed ? out : null;
 }
 
 function migrationsAfterBaseline(): string[] {
