@@ -95,6 +95,45 @@ Deno.test("a mined transfer whose block is reorganised away is sent again with t
   });
 });
 
+Deno.test("a confirmed transfer reorganised away is reported as reorg_detected and never paid again", async () => {
+  await autoDistribute(sql, false);
+  const investor = await newInvestor(sql);
+  const inv = await invest(investor, 5);
+  await sendWebhook(chargeSuccess(inv));
+  const snapshot = await chain.call<string>("evm_snapshot", []);
+  const run = await distribute({ user_id: investor.id });
+  assert.equal(run.body.confirmed, 1, "final at the first receipt (no policy depth)");
+  await chain.call("evm_revert", [snapshot]);
+  assert.equal(await onChain(investor.wallet!), 0n, "(control) the reorg undid it");
+  const r = await reconcile();
+  const found = (r.body.discrepancies as { kind: string; transfer_id?: string }[])
+    .filter((d) => d.kind === "reorg_detected");
+  assert.equal(found.length, 1, JSON.stringify(r.body.discrepancies));
+  const alerts = (await svc("admin_token_alerts", {})).body as { kind: string; user_id?: string }[];
+  assert.ok(alerts.some((a) => a.kind === "reorg_detected" && a.user_id === investor.id));
+  assert.equal(
+    await status(sql, inv.investment_id),
+    "tokens_distributed",
+    "the books are not rewritten",
+  );
+  const again = await distribute({ user_id: investor.id });
+  assert.equal(again.body.claimed, 0, "never paid again automatically");
+  assert.equal(await onChain(investor.wallet!), 0n);
+  // The operator's way out here: the recorded bytes, sent again, take the same nonce back (the
+  // treasury's later nonces would otherwise wait behind the hole the reorg left).
+  const [t] =
+    await sql`select raw_tx, tx_hash from app.token_transfers where user_id = ${investor.id}`;
+  await chain.call("eth_sendRawTransaction", [t.raw_tx]);
+  assert.equal(await onChain(investor.wallet!), 5n, "the same transfer, once");
+  const clean = await reconcile();
+  assert.equal(
+    (clean.body.discrepancies as { kind: string }[]).filter((d) => d.kind === "reorg_detected")
+      .length,
+    0,
+    "back on the chain: no longer reported",
+  );
+});
+
 Deno.test("after the finality scenarios: chain = holdings = distributed", async () => {
   await autoDistribute(sql, true);
   assert.deepEqual(await tokenInvariants(sql, everyone), []);

@@ -507,6 +507,35 @@ comment on function public.record_reorged_transfer(uuid) is
 revoke all on function public.record_reorged_transfer(uuid) from public;
 grant execute on function public.record_reorged_transfer(uuid) to service_role;
 
+-- Transfers confirmed recently, for the reconciler to check that they are still on the chain: a
+-- confirmed transfer whose receipt disappears was reorganised away after it was called final. It
+-- is never paid again automatically; the run reports reorg_detected.
+create or replace function public.recently_confirmed_transfers(p_within interval default '1 hour')
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform app.require_service('only the service role reconciles');
+  return coalesce((
+    select jsonb_agg(jsonb_build_object('transfer_id', t.id, 'user_id', t.user_id,
+             'tokenization_id', t.tokenization_id, 'chain_id', t.chain_id, 'signer', t.signer,
+             'tx_hash', t.tx_hash, 'block_number', t.block_number, 'amount', t.amount::text)
+           order by t.confirmed_at)
+      from app.token_transfers t
+     where t.status = 'confirmed'
+       and t.confirmed_at > now() - least(coalesce(p_within, '1 hour'::interval), '7 days'::interval)),
+    '[]'::jsonb);
+end
+$$;
+comment on function public.recently_confirmed_transfers(interval) is
+  'Service (the reconciler): transfers confirmed within p_within (at most 7 days), to check that '
+  'each is still on the chain; one that is not is reported as reorg_detected.';
+revoke all on function public.recently_confirmed_transfers(interval) from public;
+grant execute on function public.recently_confirmed_transfers(interval) to service_role;
+
 create or replace function public.token_distribution_report(p_tokenization_id uuid default null)
 returns jsonb
 language plpgsql

@@ -195,7 +195,7 @@ begin
           from app.token_transfers t
          where t.status = 'failed' and t.updated_at > now() - interval '7 days'
         union all
-        select jsonb_build_object('kind', case when d.kind = 'audit_unavailable' then 'audit_unavailable'
+        select jsonb_build_object('kind', case when d.kind in ('audit_unavailable', 'reorg_detected') then d.kind
                                                else 'discrepancy' end, 'run_id', d.run_id, 'user_id', d.user_id,
                  'tokenization_id', d.tokenization_id, 'detail', d.detail)
           from app.token_discrepancies d where d.run_id = v_last
@@ -244,6 +244,7 @@ comment on function public.admin_token_alerts(interval) is
   'be read in the latest run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
   '(three failed transfers: needs a person), refund_after_distribution and dispute_after_distribution '
   '(money went back after the tokens were claimed; until acknowledged), fee_cap_exceeded (the chain '
-  'asks more than its fee cap: nothing is signed there until fees fall).';
+  'asks more than its fee cap: nothing is signed there until fees fall), reorg_detected (a confirmed '
+  'transfer no longer on the chain, in the latest run: never paid again automatically).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

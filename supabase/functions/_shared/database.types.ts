@@ -205,6 +205,7 @@ export type Database = {
       "health": { Args: Record<PropertyKey, never>; Returns: Json };
       "mark_transfers_broadcast": { Args: { "p_transfer_ids": (string)[] }; Returns: number };
       "my_today_profit": { Args: { "p_date"?: string }; Returns: number };
+      "recently_confirmed_transfers": { Args: { "p_within"?: string }; Returns: Json };
       "record_paystack_event": { Args: { "p_event": Json }; Returns: Json };
       "record_reconciliation_run": {
         Args: { "p_discrepancies": Json; "p_summary": Json };

@@ -8,6 +8,7 @@ import { createLogger, errorText } from "../_shared/logger.ts";
 import { rpc } from "../_shared/supabase.ts";
 import { openTreasuryRequest } from "../_shared/treasury-request.ts";
 import { audit, type AuditTargets } from "./audit.ts";
+import { type ConfirmedTransfer, reorgedAway } from "./reorgs.ts";
 import { repair, type StuckTransfer } from "./repair.ts";
 
 const log = createLogger("reconcile-token-distributions");
@@ -32,12 +33,20 @@ export async function handle(req: Request): Promise<Response> {
       bumpAfterMs: (input.bump_after_seconds ?? 600) * 1000,
       receiptTimeoutMs: input.receipt_timeout_ms ?? 10_000,
     });
-    const discrepancies = await audit(
-      chain,
-      await rpc("token_audit_targets", {}) as AuditTargets,
-      wallet.address,
-      env.CHAIN_ID,
-    );
+    const discrepancies = [
+      ...await reorgedAway(
+        chain,
+        await rpc("recently_confirmed_transfers", {}) as ConfirmedTransfer[],
+        env.CHAIN_ID,
+        wallet.address,
+      ),
+      ...await audit(
+        chain,
+        await rpc("token_audit_targets", {}) as AuditTargets,
+        wallet.address,
+        env.CHAIN_ID,
+      ),
+    ];
     const runId = await rpc("record_reconciliation_run", {
       p_summary: counts,
       p_discrepancies: discrepancies,

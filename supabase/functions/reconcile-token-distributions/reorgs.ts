@@ -1,0 +1,43 @@
+// Confirmed transfers that are no longer on the chain: a reorganisation after the transfer was
+// called final (deeper than min_confirmations, or a chain without a policy). The books already
+// count those tokens, so nothing is paid again automatically: each is reported as reorg_detected
+// for a person to decide.
+import { receipts } from "../_shared/chain.ts";
+import type { JsonRpc } from "../_shared/json-rpc.ts";
+
+export type ConfirmedTransfer = {
+  transfer_id: string;
+  user_id: string;
+  tokenization_id: string;
+  chain_id: number;
+  signer: string;
+  tx_hash: string;
+  block_number: number;
+  amount: string;
+};
+
+export async function reorgedAway(
+  chain: JsonRpc,
+  confirmed: ConfirmedTransfer[],
+  chainId: bigint,
+  signer: string,
+): Promise<Record<string, unknown>[]> {
+  const mine = confirmed.filter((t) =>
+    BigInt(t.chain_id) === chainId && t.signer === signer.toLowerCase()
+  );
+  if (!mine.length) return [];
+  // Strict: an RPC failure aborts the run (it is retried later); it is never read as "gone".
+  const found = await receipts(chain, mine.map((t) => t.tx_hash), { strict: true });
+  return mine.flatMap((t, i) =>
+    found[i] && found[i]!.status === "0x1" ? [] : [{
+      kind: "reorg_detected",
+      user_id: t.user_id,
+      tokenization_id: t.tokenization_id,
+      transfer_id: t.transfer_id,
+      tx_hash: t.tx_hash,
+      block_number: t.block_number,
+      amount: t.amount,
+      detail: "a confirmed transfer is no longer on the chain; it is not paid again automatically",
+    }]
+  );
+}
