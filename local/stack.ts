@@ -107,10 +107,13 @@ async function refuseForeignHistory(cluster: Parameters<typeof psql>[0]) {
     [...Deno.readDirSync(`${root}/supabase/migrations`)].map((e) => e.name.slice(0, 14)),
   );
   const foreign = applied.filter((v) => !known.has(v));
-  if (foreign.length) {
+  // Or one missing a migration older than its newest: a database built from another history.
+  const newest = applied.slice().sort().pop();
+  const skipped = newest ? [...known].filter((v) => v < newest && !applied.includes(v)) : [];
+  if (foreign.length || skipped.length) {
     throw new Error(
-      `this stack's database holds migrations that supabase/migrations no longer has ` +
-        `(${foreign.slice(0, 3).join(", ")}…): start it once with STACK_FRESH=1`,
+      `this stack's database was built from another migration history ` +
+        `(${[...foreign, ...skipped].slice(0, 3).join(", ")}…): start it once with STACK_FRESH=1`,
     );
   }
 }

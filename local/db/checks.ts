@@ -14,7 +14,7 @@ import { generatedTypes, TYPES_FILE } from "./types.ts";
 import { run } from "../stack/proc.ts";
 
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-export const BASELINE = "20261122100000";
+export const BASELINE = "20261122100000"; // the switch to declarative schemas
 
 export type Check = { name: string; ok: boolean; detail: string };
 

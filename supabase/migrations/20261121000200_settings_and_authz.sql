@@ -1,0 +1,159 @@
+-- Settings, caller checks shared by every RPC, and the admin audit trail.
+
+create table app.settings (
+  key text primary key,
+  value text not null,
+  updated_at timestamptz not null default now()
+);
+alter table app.settings enable row level security;
+insert into app.settings (key, value) values
+  ('business_time_zone', 'Africa/Lagos'),
+  ('default_max_return_percent', '200'),
+  ('overdue_slot_after', '5 minutes')
+on conflict (key) do nothing;
+
+create or replace function app.setting(p_key text)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select value from app.settings where key = p_key
+$$;
+
+-- Dates of distributions are calendar days in this zone (Africa/Lagos unless configured).
+create or replace function app.business_tz()
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(app.setting('business_time_zone'), 'Africa/Lagos')
+$$;
+
+create or replace function app.business_today()
+returns date
+language sql
+stable
+set search_path = ''
+as $$
+  select (pg_catalog.now() at time zone app.business_tz())::date
+$$;
+
+-- Raise an error with a PostgREST-mapped SQLSTATE (PTxyz -> HTTP xyz, 42501 -> 401/403).
+create or replace function app.fail(p_code text, p_message text, p_hint text default null)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception using errcode = p_code, message = p_message, hint = coalesce(p_hint, '');
+end
+$$;
+
+-- The service role, or an internal caller (pg_cron, a migration, psql as owner) that has not
+-- switched to an API role. Inside security definer functions current_user is the owner, but the
+-- `role` setting still tells which API role PostgREST switched to.
+create or replace function app.is_service()
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(auth.jwt() ->> 'role', '') = 'service_role'
+      or coalesce(nullif(pg_catalog.current_setting('role', true), ''), 'none')
+         not in ('anon', 'authenticated', 'service_role')
+$$;
+
+-- Service-only RPCs: 42501 with the given reason for anyone else.
+create or replace function app.require_service(p_message text)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if not app.is_service() then
+    perform app.fail('42501', p_message, 'this RPC is called by the platform with the service role key');
+  end if;
+end
+$$;
+
+create or replace function app.is_admin()
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '') = 'admin'
+     and coalesce(auth.jwt() ->> 'role', '') = 'authenticated'
+$$;
+
+-- Admin gate: reads need app_metadata.role = 'admin'; mutations also need MFA (aal2).
+create or replace function app.require_admin(p_mutation boolean)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if app.is_service() then
+    return;
+  end if;
+  if not app.is_admin() then
+    perform app.fail('42501', 'admin role required',
+      'sign in with an account whose app_metadata.role is admin');
+  end if;
+  if p_mutation and coalesce(auth.jwt() ->> 'aal', '') <> 'aal2' then
+    perform app.fail('42501', 'multi-factor authentication (aal2) required for this action',
+      'complete MFA and retry with the upgraded session');
+  end if;
+end
+$$;
+
+create or replace function app.require_user()
+returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if auth.uid() is null then
+    perform app.fail('42501', 'sign in required', 'call with a user JWT');
+  end if;
+  return auth.uid();
+end
+$$;
+
+-- Every admin mutation leaves who, what, before, after and when.
+create table app.admin_audit (
+  id bigint generated always as identity primary key,
+  actor uuid,
+  actor_role text not null,
+  action text not null,
+  target jsonb not null default '{}'::jsonb,
+  before jsonb,
+  after jsonb,
+  created_at timestamptz not null default now()
+);
+alter table app.admin_audit enable row level security;
+create index admin_audit_created_at on app.admin_audit (created_at);
+
+create or replace function app.audit(p_action text, p_target jsonb, p_before jsonb, p_after jsonb)
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into app.admin_audit (actor, actor_role, action, target, before, after)
+  values (auth.uid(), coalesce(auth.jwt() ->> 'role', 'internal'), p_action, p_target, p_before, p_after)
+$$;
+
+-- Money in JSON is a decimal string with two places ("1.00"): never a float.
+create or replace function app.money_text(p_amount numeric)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select pg_catalog.to_char(coalesce(p_amount, 0), 'FM999999999999999990.00')
+$$;

@@ -1,0 +1,112 @@
+-- Daily return-on-stake: a declaration per business day, up to 100 scheduled slots, and the
+-- payouts. The unique key (stake, date, slot) is what makes "each slot pays each stake once"
+-- structural (F1: the old check looked at the date only, so slot 2 was skipped).
+
+create table app.ros_declarations (
+  id bigint generated always as identity primary key,
+  distribution_date date not null unique,
+  multi_slot_enabled boolean not null default true,
+  premium_pool numeric(20, 2) not null default 0 check (premium_pool >= 0),
+  performance_pool numeric(20, 2) not null default 0 check (performance_pool >= 0),
+  description text,
+  created_by uuid,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+alter table app.ros_declarations enable row level security;
+
+create table app.ros_slots (
+  id bigint generated always as identity primary key,
+  declaration_id bigint not null references app.ros_declarations (id),
+  distribution_date date not null,
+  slot_number int not null check (slot_number between 1 and 100),
+  ros_percentage numeric(7, 4) not null check (ros_percentage > 0 and ros_percentage <= 100),
+  scheduled_for timestamptz not null,
+  status text not null default 'PENDING'
+    check (status in ('PENDING', 'EXECUTING', 'COMPLETED', 'FAILED', 'CANCELLED')),
+  started_at timestamptz,
+  executed_at timestamptz,
+  users_processed int not null default 0,
+  total_distributed numeric(20, 2) not null default 0,
+  error_count int not null default 0,
+  error_message text,
+  runs int not null default 0,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (distribution_date, slot_number)
+);
+create index ros_slots_due on app.ros_slots (scheduled_for, distribution_date, slot_number)
+  where status = 'PENDING';
+alter table app.ros_slots enable row level security;
+
+-- One row per (stake, date, slot), enforced by the primary key. The stake reference is checked
+-- per statement (see app.check_entry_references for why); stakes are never deleted.
+create table app.ros_payouts (
+  stake_id uuid not null,
+  distribution_date date not null,
+  slot_number int not null,
+  user_id uuid not null,
+  -- The wallet it was credited to: returned by the insert, so the slot needs no second join.
+  earnings_account_id bigint not null,
+  amount numeric(20, 2) not null check (amount > 0),
+  ledger_transaction_id bigint not null,
+  created_at timestamptz not null default now(),
+  -- (date, slot) first: a slot's inserts all land in one new, right-most part of the index
+  -- instead of pages scattered over every day of history.
+  constraint one_payout_per_stake_slot primary key (distribution_date, slot_number, stake_id)
+);
+create index ros_payouts_user_date on app.ros_payouts (user_id, distribution_date);
+alter table app.ros_payouts enable row level security;
+
+create or replace function app.check_payout_references()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_bad boolean;
+begin
+  -- EXECUTE: planned for the actual row count each time (see app.check_entry_references).
+  execute 'select exists (select 1 from new_payouts n
+              where not exists (select 1 from app.stakes s where s.id = n.stake_id and s.user_id = n.user_id
+                                   and s.earnings_account_id = n.earnings_account_id))'
+    into v_bad;
+  if v_bad then
+    raise exception 'a payout references a missing stake' using errcode = '23503';
+  end if;
+  return null;
+end
+$$;
+create trigger ros_payouts_references after insert on app.ros_payouts
+  referencing new table as new_payouts
+  for each statement execute function app.check_payout_references();
+
+-- Lock keys (transaction-level advisory locks only: session locks break behind Supavisor).
+-- (7301, 0): one slot executor at a time, so two runs never post to the same wallets at once.
+-- (7302, slot id): held while a slot pays; other sessions see that slot as EXECUTING.
+create or replace function app.slot_is_executing(p_slot_id bigint)
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select exists (
+    select 1 from pg_catalog.pg_locks l
+     where l.locktype = 'advisory' and l.classid = 7302 and l.objid = p_slot_id::oid
+       and l.objsubid = 2 and l.granted
+       and l.pid <> pg_catalog.pg_backend_pid()
+  )
+$$;
+
+-- The status as others see it: a PENDING row whose execution is in progress reads EXECUTING.
+create or replace function app.slot_status(p_slot app.ros_slots)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select case
+    when p_slot.status = 'PENDING' and app.slot_is_executing(p_slot.id) then 'EXECUTING'
+    else p_slot.status
+  end
+$$;

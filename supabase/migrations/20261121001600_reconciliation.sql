@@ -1,0 +1,218 @@
+-- Reconciliation support: fee-bump attempts, nonce gap filling, the chain audit and its history,
+-- and token alerts for the dashboard.
+
+-- A replacement signed at the same nonce with higher fees. Every attempt is kept, so whichever
+-- one is mined can be confirmed.
+create or replace function public.record_transfer_attempt(
+  p_transfer_id uuid, p_tx_hash text, p_raw_tx text, p_max_fee_per_gas numeric, p_max_priority_fee_per_gas numeric
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_t app.token_transfers;
+  v_hash text := lower(coalesce(p_tx_hash, ''));
+begin
+  perform app.require_service('only the service role records transfer attempts');
+  if v_hash !~ '^0x[0-9a-f]{64}$' or coalesce(p_raw_tx, '') !~ '^0x[0-9a-fA-F]+$' then
+    perform app.fail('PT400', 'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex');
+  end if;
+  select * into v_t from app.token_transfers where id = p_transfer_id for update;
+  if v_t.id is null then
+    perform app.fail('PT404', 'no such transfer');
+  end if;
+  if v_t.status not in ('signed', 'broadcast') then
+    perform app.fail('PT409', 'only a signed or broadcast transfer can be replaced; it is ' || v_t.status);
+  end if;
+  if p_max_fee_per_gas is null or p_max_fee_per_gas <= v_t.max_fee_per_gas then
+    perform app.fail('PT400', 'a replacement must raise the fee');
+  end if;
+  insert into app.transfer_attempts (transfer_id, tx_hash, raw_tx, max_fee_per_gas, max_priority_fee_per_gas)
+  values (v_t.id, v_hash, p_raw_tx, p_max_fee_per_gas, p_max_priority_fee_per_gas)
+  on conflict do nothing;
+  -- The row now describes the newest attempt: re-signing it from the row gives these bytes.
+  update app.token_transfers
+     set tx_hash = v_hash, raw_tx = p_raw_tx, max_fee_per_gas = p_max_fee_per_gas,
+         max_priority_fee_per_gas = p_max_priority_fee_per_gas, updated_at = now()
+   where id = v_t.id;
+  return jsonb_build_object('transfer_id', v_t.id, 'tx_hash', v_hash,
+    'attempts', (select count(*) from app.transfer_attempts where transfer_id = v_t.id));
+end
+$$;
+comment on function public.record_transfer_attempt(uuid, text, text, numeric, numeric) is
+  'Service: stores a fee-bumped replacement of a stuck transfer (same nonce, higher fees) before it '
+  'is broadcast. Every attempt stays confirmable.';
+revoke all on function public.record_transfer_attempt(uuid, text, text, numeric, numeric) from public;
+grant execute on function public.record_transfer_attempt(uuid, text, text, numeric, numeric) to service_role;
+
+-- A released nonce that the reconciler filled with a no-op transaction is used up.
+create or replace function public.consume_released_nonce(p_chain_id bigint, p_signer text, p_nonce bigint)
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform app.require_service('only the service role manages nonces');
+  delete from app.released_nonces where chain_id = p_chain_id and signer = lower(p_signer) and nonce = p_nonce;
+  return found;
+end
+$$;
+comment on function public.consume_released_nonce(bigint, text, bigint) is
+  'Service: marks a released nonce as used (the reconciler filled the gap with a no-op transaction).';
+revoke all on function public.consume_released_nonce(bigint, text, bigint) from public;
+grant execute on function public.consume_released_nonce(bigint, text, bigint) to service_role;
+
+create or replace function public.released_nonces(p_chain_id bigint, p_signer text)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform app.require_service('only the service role manages nonces');
+  return jsonb_build_object(
+    'released', coalesce((select jsonb_agg(nonce order by nonce) from app.released_nonces
+                           where chain_id = p_chain_id and signer = lower(p_signer)), '[]'::jsonb),
+    'max_live_nonce', (select max(nonce) from app.token_transfers where chain_id = p_chain_id
+                          and signer = lower(p_signer) and status in ('planned', 'signed', 'broadcast')));
+end
+$$;
+comment on function public.released_nonces(bigint, text) is
+  'Service: released (reusable) nonces and the highest nonce still in flight, to find gaps.';
+revoke all on function public.released_nonces(bigint, text) from public;
+grant execute on function public.released_nonces(bigint, text) to service_role;
+
+-- What the audit compares on chain: per (user, tokenization) the wallet and the books, and per
+-- token what the treasury should still hold.
+create or replace function public.token_audit_targets()
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform app.require_service('only the service role audits');
+  return jsonb_build_object(
+    'holders', coalesce((
+      select jsonb_agg(jsonb_build_object(
+               'user_id', h.user_id, 'tokenization_id', h.tokenization_id, 'wallet_address', p.wallet_address,
+               'token_address', t.token_address, 'chain_id', t.chain_id, 'holdings', h.balance::text,
+               'distributed', coalesce((select sum(i.tokens) from app.investments i where i.user_id = h.user_id
+                  and i.tokenization_id = h.tokenization_id and i.payment_status = 'tokens_distributed'), 0)::text,
+               -- Signed or broadcast transfers may be mined before they are confirmed here.
+               'in_flight', coalesce((select sum(x.amount) from app.token_transfers x where x.user_id = h.user_id
+                  and x.tokenization_id = h.tokenization_id and x.status in ('signed', 'broadcast')), 0)::text))
+        from app.token_holdings h
+        join app.tokenizations t on t.id = h.tokenization_id
+        join app.profiles p on p.user_id = h.user_id), '[]'::jsonb),
+    'tokens', coalesce((
+      select jsonb_agg(jsonb_build_object(
+               'tokenization_id', t.id, 'token_address', t.token_address, 'chain_id', t.chain_id,
+               'holdings_total', coalesce((select sum(h.balance) from app.token_holdings h
+                                            where h.tokenization_id = t.id), 0)::text,
+               'in_flight_total', coalesce((select sum(x.amount) from app.token_transfers x
+                                             where x.tokenization_id = t.id and x.status in ('signed', 'broadcast')), 0)::text))
+        from app.tokenizations t), '[]'::jsonb));
+end
+$$;
+comment on function public.token_audit_targets() is
+  'Service: the (wallet, token) pairs and totals the reconciler compares with balanceOf on chain.';
+revoke all on function public.token_audit_targets() from public;
+grant execute on function public.token_audit_targets() to service_role;
+
+create table app.reconciliation_runs (
+  id bigint generated always as identity primary key,
+  started_at timestamptz not null default now(),
+  summary jsonb not null
+);
+alter table app.reconciliation_runs enable row level security;
+
+create table app.token_discrepancies (
+  id bigint generated always as identity primary key,
+  run_id bigint not null references app.reconciliation_runs (id),
+  kind text not null,
+  user_id uuid,
+  tokenization_id uuid,
+  detail jsonb not null,
+  created_at timestamptz not null default now()
+);
+create index token_discrepancies_run on app.token_discrepancies (run_id);
+alter table app.token_discrepancies enable row level security;
+
+create or replace function public.record_reconciliation_run(p_summary jsonb, p_discrepancies jsonb)
+returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_run bigint;
+begin
+  perform app.require_service('only the service role records reconciliation runs');
+  insert into app.reconciliation_runs (summary) values (coalesce(p_summary, '{}'::jsonb)) returning id into v_run;
+  insert into app.token_discrepancies (run_id, kind, user_id, tokenization_id, detail)
+  select v_run, coalesce(d ->> 'kind', 'unknown'), (d ->> 'user_id')::uuid, (d ->> 'tokenization_id')::uuid, d
+    from jsonb_array_elements(coalesce(p_discrepancies, '[]'::jsonb)) d;
+  return v_run;
+end
+$$;
+comment on function public.record_reconciliation_run(jsonb, jsonb) is
+  'Service: stores a reconciliation run''s counts and the discrepancies it found.';
+revoke all on function public.record_reconciliation_run(jsonb, jsonb) from public;
+grant execute on function public.record_reconciliation_run(jsonb, jsonb) to service_role;
+
+create or replace function public.admin_token_alerts(p_stuck_after interval default '10 minutes')
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_last bigint := (select max(id) from app.reconciliation_runs);
+begin
+  perform app.require_admin(false);
+  return coalesce((
+    select jsonb_agg(a order by a ->> 'kind')
+      from (
+        select jsonb_build_object('kind', 'stuck_transfer', 'transfer_id', t.id, 'user_id', t.user_id,
+                 'status', t.status, 'nonce', t.nonce, 'since', t.updated_at) as a
+          from app.token_transfers t
+         where t.status in ('planned', 'signed', 'broadcast') and t.updated_at < now() - p_stuck_after
+        union all
+        select jsonb_build_object('kind', 'failed_transfer', 'transfer_id', t.id, 'user_id', t.user_id,
+                 'error', t.error, 'at', t.updated_at)
+          from app.token_transfers t
+         where t.status = 'failed' and t.updated_at > now() - interval '7 days'
+        union all
+        select jsonb_build_object('kind', 'discrepancy', 'run_id', d.run_id, 'user_id', d.user_id,
+                 'tokenization_id', d.tokenization_id, 'detail', d.detail)
+          from app.token_discrepancies d where d.run_id = v_last
+        union all
+        select jsonb_build_object('kind', case when p.kyc_status <> 'verified' then 'waiting_on_kyc'
+                                               else 'waiting_on_wallet' end,
+                 'user_id', i.user_id, 'investments', count(*), 'tokens', sum(i.tokens)::text)
+          from app.investments i join app.profiles p on p.user_id = i.user_id
+         where i.payment_status = 'confirmed' and (p.kyc_status <> 'verified' or p.wallet_address is null)
+         group by i.user_id, p.kyc_status
+        union all
+        select jsonb_build_object('kind', 'amount_mismatch', 'investment_id', i.id, 'user_id', i.user_id)
+          from app.investments i where i.payment_status = 'amount_mismatch'
+        union all
+        select jsonb_build_object('kind', 'investment_failed', 'investment_id', i.id, 'user_id', i.user_id,
+                 'hint', 'three transfers failed; fix the cause, then set it back to confirmed')
+          from app.investments i where i.payment_status = 'failed'
+      ) x), '[]'::jsonb);
+end
+$$;
+comment on function public.admin_token_alerts(interval) is
+  'Admin or service: token pipeline alerts: stuck_transfer, failed_transfer (7 days), discrepancy '
+  '(latest reconciliation run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
+  '(three failed transfers: needs a person).';
+revoke all on function public.admin_token_alerts(interval) from public;
+grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;
