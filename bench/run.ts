@@ -5,6 +5,7 @@ import postgres from "postgres";
 import { startEphemeralStack } from "../local/ephemeral.ts";
 import { benchCatchUp } from "./ros-catch-up.ts";
 import { benchRosSlot } from "./ros-slot.ts";
+import { benchFinality } from "./token-finality.ts";
 import { benchTokens } from "./token-distribution.ts";
 import { benchWebhook } from "./webhook.ts";
 
@@ -39,6 +40,21 @@ try {
       } | ${(r.pipelineTps / r.sequentialTypicalTps).toFixed(1)}x | ${
         r.sequentialTps.toFixed(1)
       } | ${(r.pipelineTps / r.sequentialTps).toFixed(1)}x | ${r.rawTps.toFixed(0)} |`,
+    );
+  }
+  if (only === "all" || only === "finality") {
+    const r = await benchFinality(sql, stack.info, tokenN);
+    console.log(
+      `\nToken distribution at a chain's pace: ${r.n} transfers, a block every ${r.blockSeconds} s, min_confirmations ${r.minConfirmations}`,
+    );
+    console.log(
+      "| all final (s) | chain floor (s) | / floor | gas per transfer | blocks used | confirmed |",
+    );
+    console.log("|---:|---:|---:|---:|---:|---:|");
+    console.log(
+      `| ${r.seconds.toFixed(1)} | ${r.floorSeconds.toFixed(1)} | ${
+        (r.seconds / r.floorSeconds).toFixed(2)
+      }x | ${r.gasPerTransfer} | ${r.blocksUsed} | ${r.confirmed} of ${r.n} |`,
     );
   }
   if (only === "all" || only === "webhook") {

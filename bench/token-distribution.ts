@@ -23,7 +23,7 @@ export type TokenResult = {
   confirmed: number;
 };
 
-async function arrange(sql: postgres.Sql, stack: StackInfo, n: number) {
+export async function arrange(sql: postgres.Sql, stack: StackInfo, n: number) {
   const wallets = Array.from({ length: n }, () => Wallet.createRandom().address.toLowerCase());
   await sql.begin(async (tx) => {
     await tx`update app.settings set value = 'off' where key = 'auto_distribute'`;
@@ -92,7 +92,14 @@ export async function benchTokens(
   if (rejected) throw new Error(`raw broadcast rejected: ${(rejected as Error).message}`);
   const got = await waitForReceipts(chain, signed.map((s) => s.hash), 60_000);
   if (got.some((r) => !r)) {
-    throw new Error(`${got.filter((r) => !r).length} raw transfers not mined`);
+    const pool = await chain.call("txpool_status", []);
+    const head = await chain.call("eth_blockNumber", []);
+    const first = got.findIndex((r) => !r);
+    throw new Error(
+      `${got.filter((r) => !r).length} raw transfers not mined (first missing #${first}; pool ${
+        JSON.stringify(pool)
+      }, head ${head})`,
+    );
   }
   const rawTps = n / ((performance.now() - t) / 1000);
 
@@ -111,6 +118,10 @@ export async function benchTokens(
   const seconds = (performance.now() - t) / 1000;
   await sql`update app.settings set value = 'on' where key = 'auto_distribute'`;
   if (!res.ok) throw new Error(`distribute-tokens failed: ${JSON.stringify(body)}`);
+  if (body.confirmed !== n) {
+    const odd = (body.transfers as { status: string }[]).filter((x) => x.status !== "confirmed");
+    console.error(`not confirmed: ${odd.length}; first: ${JSON.stringify(odd.slice(0, 3))}`);
+  }
   return {
     n,
     pipelineTps: body.confirmed / seconds,

@@ -1,7 +1,9 @@
 // The local stand-in for Supabase's API gateway: PostgREST's RPC subset at /rest/v1, the edge
 // functions at /functions/v1, and the net.http_post drainer. Started by local/stack.ts.
 import postgres from "postgres";
+import { authApi } from "./auth/api.ts";
 import { authenticate } from "./gateway/auth.ts";
+import { serveStatic } from "./gateway/static.ts";
 import { jsonResponse } from "./gateway/errors.ts";
 import { functionRouter } from "./gateway/functions.ts";
 import { startNetDrainer } from "./gateway/net-drainer.ts";
@@ -10,11 +12,19 @@ import { selectRelation } from "./gateway/relation.ts";
 import { POOL_SIZE } from "./gateway/transaction.ts";
 import { log } from "./gateway/log.ts";
 
-export type GatewayOptions = { port: number; dbUrl: string; jwtSecret: string; drain?: boolean };
+export type GatewayOptions = {
+  port: number;
+  dbUrl: string;
+  jwtSecret: string;
+  drain?: boolean;
+  /** Static files served at /console/ (the operator console's build), if any. */
+  consoleDir?: string;
+};
 
 const CORS = {
   "access-control-allow-origin": "*",
-  "access-control-allow-headers": "authorization, x-client-info, apikey, content-type, prefer",
+  "access-control-allow-headers":
+    "authorization, x-client-info, apikey, content-type, prefer, x-supabase-api-version",
   "access-control-allow-methods": "GET, POST, OPTIONS",
 };
 
@@ -33,12 +43,21 @@ export async function startGateway(opts: GatewayOptions) {
   });
   const listenSql = postgres(opts.dbUrl, { max: 2, onnotice: () => {}, connect_timeout: 3 });
   const functions = functionRouter(opts.jwtSecret);
+  let authEndpoints: ReturnType<typeof authApi> | null = null;
 
   async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
     const fn = /^\/functions\/v1\/([^/]+)\/?$/.exec(url.pathname);
     if (fn) return await functions(fn[1], req);
+    const authPath = /^\/auth\/v1\/(.+?)\/?$/.exec(url.pathname);
+    if (authPath) {
+      authEndpoints ??= authApi(sql, opts.jwtSecret, `${url.origin}/auth/v1`);
+      return await authEndpoints(req, authPath[1], url);
+    }
+    if (opts.consoleDir && /^\/console(\/|$)/.test(url.pathname)) {
+      return await serveStatic(opts.consoleDir, url.pathname.replace(/^\/console/, ""));
+    }
     const rest = /^\/rest\/v1\/(rpc\/)?([^/]+)\/?$/.exec(url.pathname);
     if (!rest) return jsonResponse(404, { message: "not found" });
     const auth = authenticate(req, opts.jwtSecret);

@@ -49,6 +49,7 @@ if (filter.length === 0) {
       "supabase/functions",
       "tests",
       "bench",
+      "console",
     ]]
   ) {
     const out = await new Deno.Command(deno, { args, cwd: root, env: { NO_COLOR: "1" } }).output();
@@ -102,7 +103,7 @@ try {
     failed += notOk + (r.code !== 0 && notOk === 0 ? 1 : 0);
   }
 
-  const denoTargets = ["tests", "supabase/functions", "local"].flatMap((d) =>
+  const denoTargets = ["tests", "supabase/functions", "local", "console"].flatMap((d) =>
     testFiles(`${root}/${d}`)
   )
     .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));

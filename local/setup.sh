@@ -14,6 +14,8 @@ need_apt=()
 command -v pg_prove >/dev/null 2>&1 || need_apt+=(libtap-parser-sourcehandler-pgtap-perl)
 # plpgsql_check: what `supabase db lint` runs (npm test's schema checks).
 [ -f /usr/share/postgresql/15/extension/plpgsql_check.control ] || need_apt+=(postgresql-15-plpgsql-check)
+# The console's browser tests drive Debian's Chromium with playwright-core (no browser download).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   log "installing Debian packages: ${need_apt[*]}"
   sudo_cmd=()

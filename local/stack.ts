@@ -4,6 +4,9 @@
 import { Wallet } from "ethers";
 import { signJwt } from "./jwt.ts";
 import { ADMIN_ROLE, ensureCluster, psql, startCluster, stopCluster } from "./stack/postgres.ts";
+import { startChainProxy } from "./stack/chain-proxy.ts";
+import { LOCAL_ADMIN, seedAdminSql } from "./auth/seed-admin.ts";
+import { buildConsole } from "../console/build.ts";
 import { startAnvil } from "./stack/anvil.ts";
 import { deployPropertyToken } from "./stack/token.ts";
 import { startGateway } from "./gateway.ts";
@@ -37,6 +40,14 @@ export type StackInfo = {
   treasury_private_key: string;
   token_address: string;
   tokenization_id: string | null;
+  /** Test stacks only (ALLOW_FAULT_INJECTION): the misbehaving node the edge functions try first
+   * (local/stack/chain-proxy.ts); anvil itself is their second endpoint. */
+  chain_fault_proxy_url?: string;
+  /** The operator console (static files served by the gateway) and its local admin's sign-in. */
+  console_url: string;
+  admin_email: string;
+  admin_password: string;
+  admin_totp_secret: string;
 };
 
 export type StackOptions = {
@@ -193,9 +204,16 @@ export async function startStack(opts: StackOptions) {
       await Deno.writeTextFile(seeded, new Date().toISOString());
     }
     if (!opts.cron) await psql(cluster, ["-c", "update cron.job set active = false"]);
+    await psql(cluster, ["-c", seedAdminSql()]);
 
     const anvil = await startAnvil(opts.chainPort, CHAIN_ID, `${opts.dir}/anvil-state.json`);
     stopping.push(() => anvil.stop());
+    // Test stacks: the edge functions reach the chain through a node that tests can make fail,
+    // rate-limit or lag, with anvil itself as the fallback endpoint (CHAIN_RPC_URL failover).
+    const faultProxy = Deno.env.get("ALLOW_FAULT_INJECTION") === "1"
+      ? startChainProxy(anvil.url)
+      : null;
+    if (faultProxy) stopping.push(() => faultProxy.close());
     const rpc = new JsonRpc(anvil.url);
     const tokenFile = `${opts.dir}/token.json`;
     let token: string | null = null;
@@ -223,20 +241,33 @@ export async function startStack(opts: StackOptions) {
       treasury_private_key: LOCAL_TREASURY_KEY,
       token_address: token,
       tokenization_id: tokenizationId,
+      ...(faultProxy ? { chain_fault_proxy_url: faultProxy.url } : {}),
+      console_url: `http://127.0.0.1:${opts.apiPort}/console/`,
+      admin_email: LOCAL_ADMIN.email,
+      admin_password: LOCAL_ADMIN.password,
+      admin_totp_secret: LOCAL_ADMIN.totpSecret,
     };
+    const consoleDir = await buildConsole(`${opts.dir}/console`, {
+      url: info.api_url,
+      anonKey: info.anon_key,
+    });
     await setVaultSecrets(cluster, info.api_url, info.service_role_key);
 
     // The edge functions read their settings from the environment, as on hosted Supabase.
     Deno.env.set("SUPABASE_URL", info.api_url);
     Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", info.service_role_key);
     Deno.env.set("PAYSTACK_SECRET_KEY", info.paystack_secret_key);
-    Deno.env.set("CHAIN_RPC_URL", info.chain_rpc_url);
+    Deno.env.set(
+      "CHAIN_RPC_URL",
+      faultProxy ? `${faultProxy.url},${info.chain_rpc_url}` : info.chain_rpc_url,
+    );
     Deno.env.set("CHAIN_ID", String(CHAIN_ID));
     Deno.env.set("TREASURY_PRIVATE_KEY", LOCAL_TREASURY_KEY);
     const gateway = await startGateway({
       port: opts.apiPort,
       dbUrl: cluster.url,
       jwtSecret: LOCAL_JWT_SECRET,
+      consoleDir,
     });
     stopping.push(() => gateway.close());
 

@@ -73,6 +73,65 @@ create table if not exists auth.users (
   updated_at timestamptz not null default now()
 );
 
+-- Supabase Auth's own tables, as much of them as the local sign-in needs (GoTrue owns these on a
+-- hosted project; the local gateway's /auth/v1 answers from them): bcrypt password hashes in
+-- encrypted_password, TOTP factors, challenges, sessions and rotating refresh tokens.
+alter table auth.users add column if not exists encrypted_password text;
+alter table auth.users add column if not exists email_confirmed_at timestamptz;
+alter table auth.users add column if not exists last_sign_in_at timestamptz;
+
+create table if not exists auth.mfa_factors (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  friendly_name text,
+  factor_type text not null default 'totp' check (factor_type = 'totp'),
+  status text not null default 'unverified' check (status in ('unverified', 'verified')),
+  secret text not null,
+  -- The RFC 6238 time step of the last code accepted: a code is good once.
+  last_used_step bigint,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create table if not exists auth.mfa_challenges (
+  id uuid primary key default gen_random_uuid(),
+  factor_id uuid not null references auth.mfa_factors (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  verified_at timestamptz
+);
+
+create table if not exists auth.sessions (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  aal text not null default 'aal1' check (aal in ('aal1', 'aal2')),
+  -- How the session was authenticated, oldest first (the JWT's amr claim).
+  amr jsonb not null default '[]'::jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create table if not exists auth.refresh_tokens (
+  id bigserial primary key,
+  token text not null unique,
+  session_id uuid not null references auth.sessions (id) on delete cascade,
+  revoked boolean not null default false,
+  created_at timestamptz not null default now()
+);
+
+-- Failed sign-in and verification attempts, for the lockout (GoTrue answers 429 when rate limited).
+create table if not exists auth.local_failed_attempts (
+  id bigserial primary key,
+  subject text not null,
+  at timestamptz not null default now()
+);
+create index if not exists local_failed_attempts_subject on auth.local_failed_attempts (subject, at);
+
+revoke all on auth.mfa_factors, auth.mfa_challenges, auth.sessions, auth.refresh_tokens,
+  auth.local_failed_attempts from anon, authenticated, service_role;
+grant all on auth.users, auth.mfa_factors, auth.mfa_challenges, auth.sessions, auth.refresh_tokens,
+  auth.local_failed_attempts to postgres;
+grant usage on all sequences in schema auth to postgres;
+
 create or replace function auth.uid() returns uuid
 language sql stable
 as $$

@@ -157,3 +157,31 @@ set search_path = ''
 as $$
   select pg_catalog.to_char(coalesce(p_amount, 0), 'FM999999999999999990.00')
 $$;
+
+-- The audit trail for the dashboard: who did what, with the state before and after, newest first.
+create or replace function public.admin_audit_log(p_limit int default 100, p_before timestamptz default null)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform app.require_admin(false);
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    perform app.fail('PT400', 'p_limit must be between 1 and 1000');
+  end if;
+  return coalesce((
+    select jsonb_agg(to_jsonb(a) order by a.created_at desc, a.id desc)
+      from (select * from app.admin_audit
+             where p_before is null or created_at < p_before
+             order by created_at desc, id desc
+             limit p_limit) a), '[]'::jsonb);
+end
+$$;
+comment on function public.admin_audit_log(int, timestamptz) is
+  'Admin (any aal) or service: the audit trail, newest first: [{id, actor, actor_role, action, '
+  'target, before, after, created_at}], at most p_limit (1-1000) rows before p_before. PT400 for '
+  'another limit.';
+revoke all on function public.admin_audit_log(int, timestamptz) from public;
+grant execute on function public.admin_audit_log(int, timestamptz) to authenticated, service_role;

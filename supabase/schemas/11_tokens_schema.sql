@@ -172,6 +172,29 @@ create table app.token_transfers (
   constraint signed_has_bytes check (status in ('planned', 'failed') or (tx_hash is not null and raw_tx is not null))
 );
 
+-- The transfer stages, named once. Live: the transfer holds its nonce and is not final yet (it
+-- may still be mined, or is mined but not deep enough). Unmined: nothing of it is in the chain's
+-- latest state yet, so the treasury's balances do not show what it will spend. Arrays from
+-- immutable functions, so that a query's `status = any (...)` is folded to a constant when it is
+-- planned and still matches the partial indexes below.
+create or replace function app.live_transfer_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['planned', 'signed', 'broadcast', 'mined']
+$$;
+
+create or replace function app.unmined_transfer_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['planned', 'signed', 'broadcast']
+$$;
+
 -- One live or confirmed transfer per nonce: a nonce can be mined only once.
 create unique index token_transfers_nonce on app.token_transfers (chain_id, signer, nonce)
   where status <> 'failed';

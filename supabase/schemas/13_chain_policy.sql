@@ -148,10 +148,10 @@ as $$
 $$;
 
 -- What a run left waiting, and why: the confirmed investments it could have claimed (same filters
--- as the claim) while the chain's fees exceed the cap. `distribute-tokens` asks when it claimed
--- nothing.
+-- as the claim) while the chain's fees exceed the cap, or the treasury's balances run short
+-- (13_treasury_guard.sql). `distribute-tokens` asks when it claimed less than it could have.
 create or replace function public.distribution_backlog(p_chain_id bigint, p_user_id uuid default null,
-  p_tokenization_id uuid default null)
+  p_tokenization_id uuid default null, p_signer text default null)
 returns jsonb
 language plpgsql
 stable
@@ -160,9 +160,22 @@ set search_path = ''
 as $$
 declare
   v_waiting int;
-  v_spike boolean;
+  v_reason text;
 begin
   perform app.require_service('only the service role reads the distribution backlog');
+  select case
+           when exists (select 1 from app.chain_fee_state s
+                         where s.chain_id = p_chain_id and s.cap_exceeded_since is not null) then 'fee_cap'
+           when exists (select 1 from app.treasury_state s
+                         where s.chain_id = p_chain_id and s.signer = lower(p_signer)
+                           and s.tokens_short_since is not null) then 'treasury_tokens'
+           when exists (select 1 from app.treasury_state s
+                         where s.chain_id = p_chain_id and s.signer = lower(p_signer)
+                           and s.gas_short_since is not null) then 'treasury_gas'
+         end into v_reason;
+  if v_reason is null then
+    return jsonb_build_object('deferred', 0, 'deferred_reason', null);
+  end if;
   select count(*) into v_waiting
     from app.investments i
    where i.payment_status = 'confirmed' and not i.refund_pending
@@ -171,15 +184,14 @@ begin
      and exists (select 1 from app.profiles p where p.user_id = i.user_id
                     and p.kyc_status = 'verified' and p.wallet_address is not null)
      and exists (select 1 from app.tokenizations t where t.id = i.tokenization_id and t.chain_id = p_chain_id);
-  select s.cap_exceeded_since is not null into v_spike from app.chain_fee_state s where s.chain_id = p_chain_id;
-  return jsonb_build_object(
-    'deferred', case when coalesce(v_spike, false) then v_waiting else 0 end,
-    'deferred_reason', case when coalesce(v_spike, false) and v_waiting > 0 then 'fee_cap' end);
+  return jsonb_build_object('deferred', v_waiting,
+    'deferred_reason', case when v_waiting > 0 then v_reason end);
 end
 $$;
-comment on function public.distribution_backlog(bigint, uuid, uuid) is
-  'Service (distribute-tokens, after a claim that claimed nothing): {deferred, deferred_reason}: the '
-  'claimable investments left waiting because the chain''s fees exceed its cap (deferred_reason '
-  '"fee_cap"), else 0 and null.';
-revoke all on function public.distribution_backlog(bigint, uuid, uuid) from public;
-grant execute on function public.distribution_backlog(bigint, uuid, uuid) to service_role;
+comment on function public.distribution_backlog(bigint, uuid, uuid, text) is
+  'Service (distribute-tokens, after a claim that claimed less than it could): {deferred, '
+  'deferred_reason}: the claimable investments left waiting because the chain''s fees exceed its '
+  'cap ("fee_cap") or the treasury (p_signer) lacks tokens ("treasury_tokens") or gas '
+  '("treasury_gas"); else 0 and null.';
+revoke all on function public.distribution_backlog(bigint, uuid, uuid, text) from public;
+grant execute on function public.distribution_backlog(bigint, uuid, uuid, text) to service_role;

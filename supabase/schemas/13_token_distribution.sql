@@ -24,6 +24,7 @@ as $$
     'status', p.status,
     'tx_hash', p.tx_hash,
     'raw_tx', p.raw_tx,
+    'block_number', p.block_number,
     'attempt_hashes', coalesce((select jsonb_agg(a.tx_hash order by a.created_at)
                                  from app.transfer_attempts a where a.transfer_id = p.id), '[]'::jsonb),
     'investment_ids', coalesce((select jsonb_agg(i.id order by i.created_at)
@@ -41,7 +42,9 @@ create or replace function public.claim_token_distributions(
   p_user_id uuid default null,
   p_tokenization_id uuid default null,
   p_base_fee_per_gas numeric default null,
-  p_priority_fee_per_gas numeric default null
+  p_priority_fee_per_gas numeric default null,
+  p_treasury_native_balance numeric default null,
+  p_treasury_token_balances jsonb default null
 )
 returns jsonb
 language plpgsql
@@ -57,6 +60,9 @@ declare
   v_groups int;
   v_base bigint;
   v_result jsonb;
+  v_gas_each numeric;
+  v_gas_room numeric;
+  v_short jsonb;
 begin
   perform app.require_service('only the service role claims distributions');
   if v_signer !~ '^0x[0-9a-f]{40}$' then
@@ -70,6 +76,13 @@ begin
   end if;
   perform app.require_whole(p_base_fee_per_gas, 'p_base_fee_per_gas', false);
   perform app.require_whole(p_priority_fee_per_gas, 'p_priority_fee_per_gas', false);
+  perform app.require_whole(p_treasury_native_balance, 'p_treasury_native_balance', false);
+  if p_treasury_token_balances is not null and (jsonb_typeof(p_treasury_token_balances) <> 'object'
+     or exists (select 1 from jsonb_each(p_treasury_token_balances) b
+                 where b.key !~* '^0x[0-9a-f]{40}$' or jsonb_typeof(b.value) not in ('string', 'number')
+                    or (b.value #>> '{}') !~ '^[0-9]{1,78}$')) then
+    perform app.fail('PT400', 'p_treasury_token_balances must map token addresses to whole balances');
+  end if;
 
   -- Fees from what the chain asks now, under the chain's caps; above the cap nothing is claimed
   -- (the investments stay confirmed and go out once fees fall).
@@ -96,6 +109,11 @@ begin
   v_released := array(select nonce from app.released_nonces
                         where chain_id = p_chain_id and signer = v_signer order by nonce limit 1000);
   v_base := greatest(v_next, p_chain_nonce);
+  -- The treasury guard (13_treasury_guard.sql): a new transfer reserves its gas limit at the fee
+  -- it is signed with, on top of what the unmined ones may still spend.
+  v_gas_each := app.setting('transfer_gas_limit')::numeric * v_fee;
+  v_gas_room := case when p_treasury_native_balance is not null
+                     then app.treasury_gas_room(p_chain_id, v_signer, p_treasury_native_balance) end;
 
   -- One statement: lock, group, number, allocate nonces, write transfers, move investments.
   with candidates as (
@@ -118,14 +136,36 @@ begin
      group by c.user_id, c.tokenization_id
      order by min(c.created_at), c.user_id
      limit p_limit
-  ), planned as materialized (
-    select gen_random_uuid() as transfer_id, g.*, p.wallet_address as to_address, t.token_address,
-           case when n.ord <= coalesce(array_length(v_released, 1), 0) then v_released[n.ord]
-                else v_base + (n.ord - coalesce(array_length(v_released, 1), 0) - 1) end as nonce
-      from (select g0.*, row_number() over (order by g0.first_at, g0.user_id) as ord from grouped g0) n
-      join grouped g on g.user_id = n.user_id and g.tokenization_id = n.tokenization_id
-      join app.profiles p on p.user_id = g.user_id
+  ), room as materialized (
+    select r.token_address, r.room
+      from app.treasury_token_room(p_chain_id, v_signer, p_treasury_token_balances) r
+  ), token_fit as materialized (
+    -- Oldest first, per token, while the treasury's tokens last (all of them without a guard).
+    select g.*, t.token_address,
+           p_treasury_token_balances is null
+             or sum(g.amount) over (partition by t.token_address
+                                    order by g.first_at, g.user_id, g.tokenization_id)
+                <= coalesce(r.room, 0) as tokens_fit
+      from grouped g
       join app.tokenizations t on t.id = g.tokenization_id
+      left join room r on r.token_address = t.token_address
+  ), fit as materialized (
+    -- Then, of those, while its gas lasts.
+    select f.*, f.tokens_fit and (v_gas_room is null
+             or count(*) filter (where f.tokens_fit)
+                  over (order by f.first_at, f.user_id, f.tokenization_id) * v_gas_each
+                <= v_gas_room) as gas_fits
+      from token_fit f
+  ), chosen as (
+    select f.*, row_number() over (order by f.first_at, f.user_id, f.tokenization_id) as ord
+      from fit f where f.gas_fits
+  ), planned as materialized (
+    select gen_random_uuid() as transfer_id, c.user_id, c.tokenization_id, c.amount, c.investment_ids,
+           c.first_at, p.wallet_address as to_address, c.token_address,
+           case when c.ord <= coalesce(array_length(v_released, 1), 0) then v_released[c.ord]
+                else v_base + (c.ord - coalesce(array_length(v_released, 1), 0) - 1) end as nonce
+      from chosen c
+      join app.profiles p on p.user_id = c.user_id
   ), transfers as (
     insert into app.token_transfers (id, tokenization_id, user_id, to_address, token_address, chain_id, signer,
       nonce, amount, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, worker)
@@ -151,9 +191,21 @@ begin
            'max_fee_per_gas', t.max_fee_per_gas::text,
            'max_priority_fee_per_gas', t.max_priority_fee_per_gas::text,
            'investment_ids', to_jsonb(pl.investment_ids)) order by t.nonce),
-         count(*)
-    into v_result, v_groups
+         count(*),
+         -- What the guard left behind, and why (the first token short, the gas it lacked).
+         (select jsonb_build_object(
+                   'tokens_short', coalesce(bool_or(not f.tokens_fit), false),
+                   'gas_short', coalesce(bool_or(f.tokens_fit and not f.gas_fits), false),
+                   'token_address', min(f.token_address) filter (where not f.tokens_fit),
+                   'gas_available', v_gas_room::text,
+                   'gas_per_transfer', v_gas_each::text)
+            from fit f)
+    into v_result, v_groups, v_short
     from transfers t join planned pl on pl.transfer_id = t.id;
+  if p_treasury_native_balance is not null or p_treasury_token_balances is not null then
+    perform app.observe_treasury(p_chain_id, v_signer, (v_short ->> 'tokens_short')::boolean,
+      (v_short ->> 'gas_short')::boolean, v_short);
+  end if;
   if v_groups = 0 then
     return '[]'::jsonb;
   end if;
@@ -168,19 +220,23 @@ begin
   return v_result;
 end
 $$;
-comment on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric) is
+comment on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric, numeric, jsonb) is
   'Service: claims confirmed investments of KYC-verified investors with a wallet (SKIP LOCKED), '
   'aggregated per (user, tokenization), at most p_limit transfers. Allocates nonces under the '
   'treasury row lock from greatest(stored next nonce, p_chain_nonce), released nonces first, and '
   'moves the investments to distributing. Returns [{transfer_id, tokenization_id, user_id, '
   'to_address, token_address, chain_id, amount, nonce, investment_ids, gas_limit, fees...}]. Fees '
   'come from p_base_fee_per_gas and p_priority_fee_per_gas (what the chain asks now) under the '
-  'chain''s policy (admin_set_chain_policy); above its cap nothing is claimed.';
-revoke all on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric) from public;
-grant execute on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric) to service_role;
+  'chain''s policy (admin_set_chain_policy); above its cap nothing is claimed. With the treasury''s '
+  'balances (p_treasury_native_balance in wei, p_treasury_token_balances {token address: balance}) '
+  'it claims, oldest first, only what they can pay for after everything unmined (tokens, and gas '
+  'limit x max fee per gas); the rest stays confirmed (treasury_insufficient_tokens/_gas).';
+revoke all on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric, numeric, jsonb) from public;
+grant execute on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric, numeric, jsonb) to service_role;
 
 -- record_signed_transfer(s) --------------------------------------------------------------------
-create or replace function app.record_signed(p_transfer_id uuid, p_tx_hash text, p_raw_tx text)
+create or replace function app.record_signed(p_transfer_id uuid, p_tx_hash text, p_raw_tx text,
+  p_gas_limit bigint default null)
 returns jsonb
 language plpgsql
 set search_path = ''
@@ -206,8 +262,14 @@ begin
   if v_t.status <> 'planned' then
     perform app.fail('PT409', 'transfer is ' || v_t.status || ': it cannot be signed now');
   end if;
+  -- The gas limit the run estimated (eth_estimateGas plus a margin) replaces the ceiling the claim
+  -- reserved; never above it, since the treasury guard counted the ceiling.
+  if p_gas_limit is not null and (p_gas_limit < 21000 or p_gas_limit > v_t.gas_limit) then
+    perform app.fail('PT400', 'p_gas_limit must be between 21000 and the planned gas limit ' || v_t.gas_limit);
+  end if;
   update app.token_transfers
-     set status = 'signed', tx_hash = v_hash, raw_tx = p_raw_tx, signed_at = now(), updated_at = now()
+     set status = 'signed', tx_hash = v_hash, raw_tx = p_raw_tx, signed_at = now(), updated_at = now(),
+         gas_limit = coalesce(p_gas_limit, gas_limit)
    where id = v_t.id;
   insert into app.transfer_attempts (transfer_id, tx_hash, raw_tx, max_fee_per_gas, max_priority_fee_per_gas)
   values (v_t.id, v_hash, p_raw_tx, v_t.max_fee_per_gas, v_t.max_priority_fee_per_gas)
@@ -242,15 +304,21 @@ as $$
 begin
   perform app.require_service('only the service role records transfers');
   if jsonb_typeof(p_transfers) is distinct from 'array' then
-    perform app.fail('PT400', 'p_transfers must be an array of {transfer_id, tx_hash, raw_tx}');
+    perform app.fail('PT400', 'p_transfers must be an array of {transfer_id, tx_hash, raw_tx, gas_limit?}');
+  end if;
+  if exists (select 1 from jsonb_array_elements(p_transfers) e
+              where e ? 'gas_limit' and (e ->> 'gas_limit') !~ '^[0-9]{1,18}$') then
+    perform app.fail('PT400', 'gas_limit must be a whole number of gas');
   end if;
   return coalesce((
-    select jsonb_agg(app.record_signed((e ->> 'transfer_id')::uuid, e ->> 'tx_hash', e ->> 'raw_tx'))
+    select jsonb_agg(app.record_signed((e ->> 'transfer_id')::uuid, e ->> 'tx_hash', e ->> 'raw_tx',
+                                       (e ->> 'gas_limit')::bigint))
       from jsonb_array_elements(p_transfers) e), '[]'::jsonb);
 end
 $$;
 comment on function public.record_signed_transfers(jsonb) is
-  'Service: record_signed_transfer for many transfers in one round trip (all or nothing).';
+  'Service: record_signed_transfer for many transfers in one round trip (all or nothing); an item''s '
+  'optional gas_limit (the run''s estimate, at most the planned one) is what the bytes were signed with.';
 revoke all on function public.record_signed_transfers(jsonb) from public;
 grant execute on function public.record_signed_transfers(jsonb) to service_role;
 
@@ -462,7 +530,7 @@ begin
              'tip_cap', (app.chain_policy(t.chain_id)).max_priority_fee_per_gas::text)
            order by t.chain_id, t.signer, t.nonce)
       from app.token_transfers t
-     where (t.status in ('planned', 'signed', 'broadcast')
+     where (t.status = any (app.unmined_transfer_statuses())
             and t.updated_at <= now() - coalesce(p_stale_after, '2 minutes'::interval))
         -- Mined ones on every run: they become final with depth, or go back if reorganised away.
         or t.status = 'mined'), '[]'::jsonb);

@@ -70,26 +70,48 @@ comment on function public.consume_released_nonce(bigint, text, bigint) is
 revoke all on function public.consume_released_nonce(bigint, text, bigint) from public;
 grant execute on function public.consume_released_nonce(bigint, text, bigint) to service_role;
 
-create or replace function public.released_nonces(p_chain_id bigint, p_signer text)
+create or replace function public.released_nonces(p_chain_id bigint, p_signer text,
+  p_base_fee_per_gas numeric default null, p_priority_fee_per_gas numeric default null,
+  p_chain_next_nonce bigint default null)
 returns jsonb
 language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
+declare
+  v_fee numeric;
+  v_tip numeric;
 begin
   perform app.require_service('only the service role manages nonces');
+  perform app.require_whole(p_base_fee_per_gas, 'p_base_fee_per_gas', false);
+  perform app.require_whole(p_priority_fee_per_gas, 'p_priority_fee_per_gas', false);
+  -- A gap filler is a transaction like any other: signed at what the chain asks, under the cap.
+  select f.max_fee_per_gas, f.max_priority_fee_per_gas into v_fee, v_tip
+    from app.signing_fees(p_chain_id, p_base_fee_per_gas, p_priority_fee_per_gas) f;
   return jsonb_build_object(
     'released', coalesce((select jsonb_agg(nonce order by nonce) from app.released_nonces
                            where chain_id = p_chain_id and signer = lower(p_signer)), '[]'::jsonb),
     'max_live_nonce', (select max(nonce) from app.token_transfers where chain_id = p_chain_id
-                          and signer = lower(p_signer) and status in ('planned', 'signed', 'broadcast', 'mined')));
+                          and signer = lower(p_signer) and status = any (app.live_transfer_statuses())),
+    'max_fee_per_gas', v_fee::text,
+    'max_priority_fee_per_gas', v_tip::text,
+    -- The nonce the chain expects next (with nothing of ours pending at it) is a gap when no
+    -- transfer holds it and live ones wait above it: e.g. a gap filler that a reorg took away.
+    'chain_next_is_gap', p_chain_next_nonce is not null
+      and not exists (select 1 from app.token_transfers t where t.chain_id = p_chain_id
+                       and t.signer = lower(p_signer) and t.nonce = p_chain_next_nonce and t.status <> 'failed')
+      and exists (select 1 from app.token_transfers t where t.chain_id = p_chain_id
+                   and t.signer = lower(p_signer) and t.nonce > p_chain_next_nonce
+                   and t.status = any (app.live_transfer_statuses())));
 end
 $$;
-comment on function public.released_nonces(bigint, text) is
-  'Service: released (reusable) nonces and the highest nonce still in flight, to find gaps.';
-revoke all on function public.released_nonces(bigint, text) from public;
-grant execute on function public.released_nonces(bigint, text) to service_role;
+comment on function public.released_nonces(bigint, text, numeric, numeric, bigint) is
+  'Service: released (reusable) nonces and the highest nonce still in flight, to find gaps, with '
+  'the fees a gap filler may be signed with (from the chain''s quote, under its cap; null above it), '
+  'and whether the chain''s next nonce (p_chain_next_nonce) is a gap no transfer will fill.';
+revoke all on function public.released_nonces(bigint, text, numeric, numeric, bigint) from public;
+grant execute on function public.released_nonces(bigint, text, numeric, numeric, bigint) to service_role;
 
 -- What the audit compares on chain: per (user, tokenization) the wallet and the books, and per
 -- token what the treasury should still hold.
@@ -111,7 +133,8 @@ begin
                   and i.tokenization_id = h.tokenization_id and i.payment_status = 'tokens_distributed'), 0)::text,
                -- Signed or broadcast transfers may be mined before they are confirmed here.
                'in_flight', coalesce((select sum(x.amount) from app.token_transfers x where x.user_id = h.user_id
-                  and x.tokenization_id = h.tokenization_id and x.status in ('signed', 'broadcast', 'mined')), 0)::text))
+                  and x.tokenization_id = h.tokenization_id and x.status = any (app.live_transfer_statuses())
+                  and x.status <> 'planned'), 0)::text))
         from app.token_holdings h
         join app.tokenizations t on t.id = h.tokenization_id
         join app.profiles p on p.user_id = h.user_id), '[]'::jsonb),
@@ -121,7 +144,8 @@ begin
                'holdings_total', coalesce((select sum(h.balance) from app.token_holdings h
                                             where h.tokenization_id = t.id), 0)::text,
                'in_flight_total', coalesce((select sum(x.amount) from app.token_transfers x
-                                             where x.tokenization_id = t.id and x.status in ('signed', 'broadcast', 'mined')), 0)::text))
+                                             where x.tokenization_id = t.id and x.status = any (app.live_transfer_statuses())
+                                               and x.status <> 'planned'), 0)::text))
         from app.tokenizations t), '[]'::jsonb));
 end
 $$;
@@ -188,7 +212,7 @@ begin
         select jsonb_build_object('kind', 'stuck_transfer', 'transfer_id', t.id, 'user_id', t.user_id,
                  'status', t.status, 'nonce', t.nonce, 'since', t.updated_at) as a
           from app.token_transfers t
-         where t.status in ('planned', 'signed', 'broadcast', 'mined') and t.updated_at < now() - p_stuck_after
+         where t.status = any (app.live_transfer_statuses()) and t.updated_at < now() - p_stuck_after
         union all
         select jsonb_build_object('kind', 'failed_transfer', 'transfer_id', t.id, 'user_id', t.user_id,
                  'error', t.error, 'at', t.updated_at)
@@ -226,6 +250,17 @@ begin
                  'hint', 'transfers wait until fees fall, or raise the cap with admin_set_chain_policy')
           from app.chain_fee_state f where f.cap_exceeded_since is not null
         union all
+        -- The treasury short of tokens or gas: what does not fit waits (treasury guard).
+        select jsonb_build_object('kind', k.kind, 'chain_id', s.chain_id, 'signer', s.signer,
+                 'since', k.since, 'detail', s.detail,
+                 'hint', 'transfers wait until the treasury is topped up: ' || k.what)
+          from app.treasury_state s
+          cross join lateral (values
+            ('treasury_insufficient_tokens', s.tokens_short_since, 'send it the property tokens'),
+            ('treasury_insufficient_gas', s.gas_short_since, 'send it the chain''s native coin')
+          ) k (kind, since, what)
+         where k.since is not null
+        union all
         -- Money that went back after its tokens were claimed: nothing is undone on chain; a
         -- person decides (recover the tokens off-platform, or accept the loss), then acknowledges.
         select jsonb_build_object('kind', i.reversal || '_after_distribution', 'investment_id', i.id,
@@ -244,7 +279,8 @@ comment on function public.admin_token_alerts(interval) is
   'be read in the latest run), waiting_on_kyc, waiting_on_wallet, amount_mismatch, investment_failed '
   '(three failed transfers: needs a person), refund_after_distribution and dispute_after_distribution '
   '(money went back after the tokens were claimed; until acknowledged), fee_cap_exceeded (the chain '
-  'asks more than its fee cap: nothing is signed there until fees fall), reorg_detected (a confirmed '
+  'asks more than its fee cap: nothing is signed there until fees fall), treasury_insufficient_tokens '
+  'and treasury_insufficient_gas (what the treasury cannot pay for waits), reorg_detected (a confirmed '
   'transfer no longer on the chain, in the latest run: never paid again automatically).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

@@ -1,5 +1,6 @@
 // Executes one chaos schedule against the stack, recovers, and returns the invariant violations.
 import type { Reversal, Step } from "./schedule.ts";
+import { setChainFault } from "../../local/stack/chain-proxy.ts";
 import { restartCluster } from "../../local/stack/postgres.ts";
 import { db, rpcHttp, stack } from "../_support/stack.ts";
 import {
@@ -65,6 +66,12 @@ export async function runSchedule(
   const at = (minute: number) =>
     new Date(Date.parse(`${date}T00:00:00+01:00`) + minute * 60_000).toISOString();
   const seedUsers = () => investors.map((i) => i.id);
+  // Finality at depth 3, so that the reorgs (depth 1-2) only ever take away what was not final.
+  const policy = await svc("admin_set_chain_policy", { p_chain_id: stack.chain_id });
+  await svc("admin_set_chain_policy", { p_chain_id: stack.chain_id, p_min_confirmations: 3 });
+  // What earlier tests (or seeds) made final at a shallower depth is buried 3 deep first, so this
+  // schedule's reorgs (depth 1-2) can only take away its own, not-yet-final blocks.
+  await chain.call("anvil_mine", ["0x3"]);
   try {
     await sql`update app.settings set value = 'off' where key = 'auto_distribute'`;
     for (const s of steps) {
@@ -145,6 +152,51 @@ export async function runSchedule(
           await chain.call("anvil_setNextBlockBaseFeePerGas", ["0x3b9aca00"]);
           break;
         }
+        case "interval_mining": {
+          // Blocks every 1-2 s instead of at once: receipts arrive late, runs leave work pending.
+          await chain.call("evm_setIntervalMining", [s.seconds]);
+          try {
+            await distribute({ receipt_timeout_ms: 3000 });
+            await reconcile({ receipt_timeout_ms: 1000 });
+          } finally {
+            await chain.call("evm_setIntervalMining", [0]);
+            await chain.call("evm_setAutomine", [true]);
+          }
+          break;
+        }
+        case "reorg": {
+          // A run mines transfers, then its newest blocks are taken away with their transactions
+          // (shallower than min_confirmations: none of them was final).
+          // A real reorg replaces blocks with as many new ones (the head does not fall, so what was
+          // final stays final): the rollback, then as many empty blocks, without those transactions.
+          await distribute({ receipt_timeout_ms: 1000 });
+          await chain.call("anvil_rollback", [s.depth]);
+          await chain.call("anvil_mine", ["0x" + s.depth.toString(16)]);
+          break;
+        }
+        case "rpc_fault": {
+          await setChainFault(stack.chain_fault_proxy_url!, s.mode);
+          try {
+            await distribute({ receipt_timeout_ms: 2000 });
+            await reconcile({ receipt_timeout_ms: 1000 });
+          } finally {
+            await setChainFault(stack.chain_fault_proxy_url!, "ok");
+          }
+          break;
+        }
+        case "treasury_short_gas": {
+          const balance = await chain.call<string>("eth_getBalance", [
+            stack.treasury_address,
+            "latest",
+          ]);
+          await chain.call("anvil_setBalance", [stack.treasury_address, "0x3e8"]);
+          try {
+            await distribute({ receipt_timeout_ms: 1000 });
+          } finally {
+            await chain.call("anvil_setBalance", [stack.treasury_address, balance]);
+          }
+          break;
+        }
         case "reconcile":
           await reconcile({ receipt_timeout_ms: 3000 });
           break;
@@ -196,6 +248,11 @@ export async function runSchedule(
     );
   } finally {
     await chain.call("evm_setAutomine", [true]).catch(() => {});
+    await setChainFault(stack.chain_fault_proxy_url!, "ok").catch(() => {});
+    await svc("admin_set_chain_policy", {
+      p_chain_id: stack.chain_id,
+      p_min_confirmations: policy.body.min_confirmations,
+    }).catch(() => {});
     await sql`update app.settings set value = 'on' where key = 'auto_distribute'`.catch(() => {});
     await sql.end();
   }
@@ -210,10 +267,12 @@ async function recoverAndCheck(
 ): Promise<string[]> {
   // Recovery: what the cron jobs do, until nothing is in flight or waiting.
   for (let round = 0; round < 8; round++) {
+    // Depth for what was mined (min_confirmations 3), as a real chain's next blocks would bring.
+    await chain.call("anvil_mine", ["0x3"]);
     await reconcile({ receipt_timeout_ms: 5000 });
     await distribute({ receipt_timeout_ms: 5000 });
     const [open] = await sql`
-      select count(*) filter (where t.status in ('planned', 'signed', 'broadcast'))::int as in_flight
+      select count(*) filter (where t.status in ('planned', 'signed', 'broadcast', 'mined'))::int as in_flight
         from app.token_transfers t where t.user_id = any(${users}::uuid[])`;
     const [waiting] = await sql`
       select count(*)::int as n from app.investments i join app.profiles p on p.user_id = i.user_id
@@ -238,8 +297,13 @@ async function recoverAndCheck(
   }
   const inFlight =
     await sql`select id, status from app.token_transfers where user_id = any(${users}::uuid[])
-    and status in ('planned', 'signed', 'broadcast')`;
+    and status in ('planned', 'signed', 'broadcast', 'mined')`;
   if (inFlight.length) bad.push(`${inFlight.length} transfers still in flight after recovery`);
+  // The treasury guard: nothing was ever sent that reverted (for lack of tokens or gas, or at all).
+  const reverted =
+    await sql`select id from app.token_transfers where user_id = any(${users}::uuid[])
+    and status = 'failed' and error = 'reverted on chain'`;
+  if (reverted.length) bad.push(`${reverted.length} transfers reverted on chain`);
   const mismatched =
     await sql`select id from app.investments where id = any(${investmentIds}::uuid[])
     and payment_status = 'amount_mismatch' and transfer_id is not null`;

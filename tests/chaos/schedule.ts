@@ -12,6 +12,10 @@ export type Step =
   | { op: "distribute"; workers: number; fault: string | null; dbErrorOnConfirm: boolean }
   | { op: "pause_mining_distribute"; drop: number }
   | { op: "fee_spike"; gwei: number }
+  | { op: "interval_mining"; seconds: number }
+  | { op: "reorg"; depth: number }
+  | { op: "rpc_fault"; mode: "down" | "429" | "lag:2" | "flap:2" }
+  | { op: "treasury_short_gas" }
   | { op: "reconcile" }
   | { op: "restart_postgres" }
   | { op: "stake"; who: number; amount: number }
@@ -85,9 +89,20 @@ export function schedule(rng: Rng, length: number): Step[] {
     } else if (r < 0.66) {
       // The next block's base fee jumps (above the 20 gwei default cap, or not) for one run.
       add({ op: "fee_spike", gwei: rng.int(5, 60) });
+    } else if (r < 0.68) {
+      // A real chain's pace: a block every 1-2 s while a run and a reconciler work.
+      add({ op: "interval_mining", seconds: rng.int(1, 2) });
+    } else if (r < 0.70) {
+      // The newest blocks are reorganised away (shallower than min_confirmations 3).
+      add({ op: "reorg", depth: rng.int(1, 2) });
     } else if (r < 0.72) {
+      // The first RPC endpoint fails, rate-limits or lags for a run and a reconciler run.
+      add({ op: "rpc_fault", mode: rng.pick(["down", "429", "lag:2", "flap:2"] as const) });
+    } else if (r < 0.73) {
+      add({ op: "treasury_short_gas" });
+    } else if (r < 0.75) {
       add({ op: "reconcile" });
-    } else if (r < 0.74) {
+    } else if (r < 0.77) {
       add({ op: "restart_postgres" });
     } else if (r < 0.8) {
       add({ op: "stake", who: rng.int(0, investors - 1), amount: rng.int(1, 500) });

@@ -117,3 +117,93 @@ export async function feeQuote(rpc: JsonRpc): Promise<{ baseFee: bigint; tip: bi
 export async function latestNonce(rpc: JsonRpc, address: string): Promise<bigint> {
   return BigInt(await rpc.call<string>("eth_getTransactionCount", [address, "latest"]));
 }
+
+/** The treasury's native balance and its balance of each token, at the latest block, in one batch. */
+export async function treasuryBalances(
+  rpc: JsonRpc,
+  owner: string,
+  tokens: string[],
+): Promise<{ native: bigint; tokens: Record<string, string> }> {
+  const data = erc20.encodeFunctionData("balanceOf", [owner]);
+  const results = await rpc.batch<string>([
+    { method: "eth_getBalance", params: [owner, "latest"] },
+    ...tokens.map((to) => ({ method: "eth_call", params: [{ to, data }, "latest"] })),
+  ]);
+  // A balance that could not be read is an error, never a zero or a guess.
+  const failed = results.find((r) => r instanceof JsonRpcError);
+  if (failed) throw failed;
+  const [native, ...held] = results as string[];
+  return {
+    native: BigInt(native),
+    tokens: Object.fromEntries(tokens.map((t, i) => [t, BigInt(held[i]).toString()])),
+  };
+}
+
+/** Room above the estimate, for state that changes between the estimate and the block (the
+ * estimate itself is exact for a token transfer; a larger margin only fits fewer in a block). */
+export const GAS_MARGIN_PERCENT = 10n;
+
+export type GasEstimate = { gas: bigint } | { reverts: string } | { unknown: string };
+
+/**
+ * What each transfer needs in gas (eth_estimateGas from the treasury, plus the margin, at most the
+ * planned ceiling), or that it would revert (the node says so: it is not sent). A node that
+ * cannot estimate is not a revert: the transfer keeps its planned ceiling.
+ */
+export async function estimateTransferGas(
+  rpc: JsonRpc,
+  from: string,
+  plans: TransferPlan[],
+): Promise<GasEstimate[]> {
+  let results: (string | JsonRpcError)[];
+  try {
+    results = await rpc.batch<string>(plans.map((p) => ({
+      method: "eth_estimateGas",
+      params: [{
+        from,
+        to: p.token_address,
+        data: erc20.encodeFunctionData("transfer", [p.to_address, BigInt(p.amount)]),
+      }],
+    })));
+  } catch (e) {
+    return plans.map(() => ({ unknown: String(e) }));
+  }
+  return results.map((r, i) => {
+    const ceiling = BigInt(plans[i].gas_limit);
+    if (r instanceof JsonRpcError) {
+      return isRevert(r) ? { reverts: r.message } : { unknown: r.message };
+    }
+    const needed = BigInt(r);
+    if (needed > ceiling) return { reverts: `needs ${needed} gas, above the ceiling ${ceiling}` };
+    const padded = needed + (needed * GAS_MARGIN_PERCENT + 99n) / 100n;
+    return { gas: padded < ceiling ? padded : ceiling };
+  });
+}
+
+/** The node's answer for a call that would revert (geth and anvil: code 3 or "execution reverted"). */
+export function isRevert(e: JsonRpcError): boolean {
+  return e.code === 3 || /revert/i.test(e.message);
+}
+
+/**
+ * One node's view, in one batch (so one endpoint): its head, the signer's mined nonce count, and
+ * receipts. Decisions from absence ("no receipt, nonce used": another transaction took it; "no
+ * receipt any more": reorganised away) need all three from the same node: behind a load
+ * balancer, a fresh node's nonce beside a lagging node's missing receipt would call a mined
+ * transfer lost and pay it twice. Strict: any error throws.
+ */
+export async function chainView(
+  rpc: JsonRpc,
+  address: string,
+  hashes: string[],
+): Promise<{ head: bigint; used: bigint; receipts: (Receipt | null)[] }> {
+  const res = await rpc.batch<unknown>([
+    { method: "eth_getTransactionCount", params: [address, "latest"] },
+    { method: "eth_blockNumber", params: [] },
+    ...hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
+  ]);
+  const failed = res.find((r) => r instanceof JsonRpcError);
+  if (failed) throw failed;
+  const [used, head, ...found] = res as [string, string, ...(Receipt | null)[]];
+  return { used: BigInt(used), head: BigInt(head), receipts: found };
+}

@@ -104,6 +104,7 @@ export type Database = {
         Args: { "p_distribution_date": string; "p_slots": Json };
         Returns: Json;
       };
+      "admin_audit_log": { Args: { "p_before"?: string; "p_limit"?: number }; Returns: Json };
       "admin_cancel_slot": {
         Args: { "p_distribution_date": string; "p_slot_number": number };
         Returns: Json;
@@ -170,6 +171,8 @@ export type Database = {
           "p_priority_fee_per_gas"?: number;
           "p_signer": string;
           "p_tokenization_id"?: string;
+          "p_treasury_native_balance"?: number;
+          "p_treasury_token_balances"?: Json;
           "p_user_id"?: string;
           "p_worker": string;
         };
@@ -194,7 +197,12 @@ export type Database = {
         Returns: Json;
       };
       "distribution_backlog": {
-        Args: { "p_chain_id": number; "p_tokenization_id"?: string; "p_user_id"?: string };
+        Args: {
+          "p_chain_id": number;
+          "p_signer"?: string;
+          "p_tokenization_id"?: string;
+          "p_user_id"?: string;
+        };
         Returns: Json;
       };
       "execute_due_slots": { Args: { "p_now"?: string }; Returns: number };
@@ -228,11 +236,21 @@ export type Database = {
         Returns: Json;
       };
       "register_treasury_address": { Args: { "p_address": string }; Returns: Json };
-      "released_nonces": { Args: { "p_chain_id": number; "p_signer": string }; Returns: Json };
+      "released_nonces": {
+        Args: {
+          "p_base_fee_per_gas"?: number;
+          "p_chain_id": number;
+          "p_chain_next_nonce"?: number;
+          "p_priority_fee_per_gas"?: number;
+          "p_signer": string;
+        };
+        Returns: Json;
+      };
       "set_my_wallet_address": { Args: { "p_address": string }; Returns: Json };
       "token_audit_targets": { Args: Record<PropertyKey, never>; Returns: Json };
       "token_distribution_report": { Args: { "p_tokenization_id"?: string }; Returns: Json };
       "transfers_to_reconcile": { Args: { "p_stale_after"?: string }; Returns: Json };
+      "treasury_token_addresses": { Args: { "p_chain_id": number }; Returns: Json };
     };
     Enums: {
       [_ in never]: never;

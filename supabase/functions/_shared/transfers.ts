@@ -3,8 +3,10 @@
 import type { Wallet } from "ethers";
 import {
   broadcast,
+  estimateTransferGas,
   isAlreadyKnown,
   isNonceTooLow,
+  receipts as receiptsOf,
   signTransfer,
   type TransferPlan,
   waitForReceipts,
@@ -49,6 +51,47 @@ export async function recordReceipts(chain: JsonRpc, items: Omit<Confirmation, "
   return new Set(results.filter((r) => r.status === "confirmed").map((r) => r.transfer_id));
 }
 
+/**
+ * Sets each claimed transfer's gas limit from eth_estimateGas (plus a margin, at most the planned
+ * ceiling). One that would revert is not sent: it is failed with its nonce released (its
+ * investments go back to be claimed again, and stop as failed after three tries).
+ */
+export async function withGasEstimates(
+  chain: JsonRpc,
+  from: string,
+  claimed: PlannedTransfer[],
+): Promise<{ planned: PlannedTransfer[]; refused: Outcome[] }> {
+  const estimates = await estimateTransferGas(chain, from, claimed);
+  const planned: PlannedTransfer[] = [];
+  const refused: Outcome[] = [];
+  for (const [i, plan] of claimed.entries()) {
+    const e = estimates[i];
+    if ("reverts" in e) {
+      await rpc("fail_token_transfer", {
+        p_transfer_id: plan.transfer_id,
+        // A node's revert text may carry raw bytes (NUL included), which no text column takes.
+        p_error: `not sent: it would revert (${printable(e.reverts).slice(0, 300)})`,
+        p_nonce_consumed: false,
+      });
+      refused.push({
+        transfer_id: plan.transfer_id,
+        nonce: Number(plan.nonce),
+        tx_hash: "",
+        status: "failed",
+        error: "would revert",
+      });
+    } else {
+      planned.push("gas" in e ? { ...plan, gas_limit: e.gas.toString() } : plan);
+    }
+  }
+  return { planned, refused };
+}
+
+function printable(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]/g, " ");
+}
+
 /** Signs each planned transfer and stores hash + raw bytes in one RPC before anything leaves. */
 export async function signAndRecord(
   wallet: Wallet,
@@ -63,6 +106,8 @@ export async function signAndRecord(
         transfer_id: s.plan.transfer_id,
         tx_hash: s.hash,
         raw_tx: s.raw,
+        // What the bytes were signed with: the row keeps it, so a re-sign gives the same bytes.
+        gas_limit: String(s.plan.gas_limit),
       })),
     });
   }
@@ -122,6 +167,42 @@ export async function broadcastAll(
   }));
 }
 
+/**
+ * Mined but not yet final (the chain's min_confirmations): while the run's time lasts, each new
+ * block re-reads their receipts (a reorganised one is left to the reconciler) and records them
+ * with the new head, so a run ends with what it sent final instead of leaving it to the next
+ * reconciler run. Adds the ids made final to `final`.
+ */
+const STALL_MS = 2_500;
+
+async function untilFinal(
+  chain: JsonRpc,
+  mined: Omit<Confirmation, "head_block">[],
+  final: Set<string>,
+  deadline: number,
+): Promise<void> {
+  let waiting = mined;
+  let head = -1n;
+  let lastBlockAt = Date.now();
+  // A chain that makes no block for a while (a dev chain mining on demand, a stalled network)
+  // is left to the reconciler instead of holding the run until its deadline.
+  while (waiting.length && Date.now() < deadline && Date.now() - lastBlockAt < STALL_MS) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = BigInt(await chain.call<string>("eth_blockNumber"));
+    if (now === head) continue;
+    head = now;
+    lastBlockAt = Date.now();
+    const got = await receiptsOf(chain, waiting.map((c) => c.tx_hash));
+    const still = waiting.flatMap((c, i) =>
+      got[i]?.status === "0x1"
+        ? [{ ...c, block_number: BigInt(got[i]!.blockNumber).toString() }]
+        : []
+    );
+    for (const id of await recordReceipts(chain, still)) final.add(id);
+    waiting = still.filter((c) => !final.has(c.transfer_id));
+  }
+}
+
 /** Waits for receipts and settles each transfer: success confirms, revert fails (nonce consumed),
  * no receipt leaves it for the reconciler. */
 export async function settle(
@@ -130,6 +211,7 @@ export async function settle(
   timeoutMs: number,
   beforeConfirm: () => void = () => {},
 ): Promise<Outcome[]> {
+  const deadline = Date.now() + timeoutMs;
   const live = sent.filter((s) => !s.error);
   const receipts = await waitForReceipts(chain, live.map((s) => s.hash), timeoutMs);
   const outcomes: Outcome[] = sent.filter((s) => s.error).map((s) => ({
@@ -160,6 +242,7 @@ export async function settle(
   });
   beforeConfirm();
   const final = await recordReceipts(chain, confirmations);
+  await untilFinal(chain, confirmations.filter((c) => !final.has(c.transfer_id)), final, deadline);
   for (const c of confirmations) {
     const s = live.find((x) => x.transfer_id === c.transfer_id)!;
     outcomes.push({

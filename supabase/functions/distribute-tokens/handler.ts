@@ -3,14 +3,21 @@
 // any point leaves rows the reconciler finishes without paying twice (F8).
 import { Wallet } from "ethers";
 import { z } from "zod";
-import { feeQuote, pendingNonce } from "../_shared/chain.ts";
+import { feeQuote, latestNonce, pendingNonce, treasuryBalances } from "../_shared/chain.ts";
+import { fillGaps } from "../_shared/gaps.ts";
 import { FAULT_POINTS, faultInjector, InjectedCrash } from "../_shared/faults.ts";
 import { json, problem } from "../_shared/http.ts";
 import { JsonRpc } from "../_shared/json-rpc.ts";
 import { createLogger, errorText } from "../_shared/logger.ts";
 import { rpc } from "../_shared/supabase.ts";
 import { openTreasuryRequest } from "../_shared/treasury-request.ts";
-import { broadcastAll, type PlannedTransfer, settle, signAndRecord } from "../_shared/transfers.ts";
+import {
+  broadcastAll,
+  type PlannedTransfer,
+  settle,
+  signAndRecord,
+  withGasEstimates,
+} from "../_shared/transfers.ts";
 
 const log = createLogger("distribute-tokens");
 
@@ -31,42 +38,52 @@ export async function handle(req: Request): Promise<Response> {
   const chain = new JsonRpc(env.CHAIN_RPC_URL);
   const worker = `distribute-tokens:${crypto.randomUUID()}`;
   try {
-    const [chainNonce, fees] = await Promise.all([
+    const treasury = wallet.address.toLowerCase();
+    const [chainNonce, fees, tokens] = await Promise.all([
       pendingNonce(chain, wallet.address),
       feeQuote(chain),
+      rpc("treasury_token_addresses", { p_chain_id: Number(env.CHAIN_ID) }) as Promise<string[]>,
     ]);
-    const planned = await rpc("claim_token_distributions", {
+    // The treasury guard: what it holds now bounds what may be claimed (13_treasury_guard.sql).
+    const balances = await treasuryBalances(chain, wallet.address, tokens);
+    const limit = input.limit ?? 200;
+    const claimed = await rpc("claim_token_distributions", {
       p_worker: worker,
-      p_signer: wallet.address.toLowerCase(),
+      p_signer: treasury,
       p_chain_id: Number(env.CHAIN_ID),
       p_chain_nonce: Number(chainNonce),
-      p_limit: input.limit ?? 200,
+      p_limit: limit,
       p_user_id: input.user_id ?? null,
       p_tokenization_id: input.tokenization_id ?? null,
       p_base_fee_per_gas: fees.baseFee.toString(),
       p_priority_fee_per_gas: fees.tip.toString(),
+      p_treasury_native_balance: balances.native.toString(),
+      p_treasury_token_balances: balances.tokens,
     }) as PlannedTransfer[];
-    if (planned.length === 0) {
-      // Nothing claimed: say whether work waits because the chain asks more than the fee cap.
-      const backlog = await rpc("distribution_backlog", {
+    // Less than the limit: say whether work waits (fees above the cap, a treasury short).
+    const backlog = claimed.length < limit
+      ? await rpc("distribution_backlog", {
         p_chain_id: Number(env.CHAIN_ID),
         p_user_id: input.user_id ?? null,
         p_tokenization_id: input.tokenization_id ?? null,
-      }) as { deferred: number; deferred_reason: string | null };
-      if (backlog.deferred > 0) {
-        log.warn("deferred", { worker, ...backlog, base_fee: fees.baseFee.toString() });
-      }
+        p_signer: treasury,
+      }) as { deferred: number; deferred_reason: string | null }
+      : { deferred: 0, deferred_reason: null };
+    if (backlog.deferred > 0) {
+      log.warn("deferred", { worker, ...backlog, base_fee: fees.baseFee.toString() });
+    }
+    if (claimed.length === 0) {
       return json(200, {
         claimed: 0,
         confirmed: 0,
         failed: 0,
         pending: 0,
-        deferred: backlog.deferred,
-        deferred_reason: backlog.deferred_reason,
+        ...backlog,
         transfers: [],
       });
     }
     crashAt("after_claim");
+    const { planned, refused } = await withGasEstimates(chain, treasury, claimed);
     const signed = await signAndRecord(wallet, planned, () => crashAt("after_sign"));
     crashAt("after_record");
     const sent = await broadcastAll(
@@ -81,6 +98,8 @@ export async function handle(req: Request): Promise<Response> {
     await rpc("mark_transfers_broadcast", {
       p_transfer_ids: sent.filter((s) => !s.error).map((s) => s.transfer_id),
     });
+    // A refused transfer's nonce was released below nonces just sent: fill it now, not minutes later.
+    if (refused.length) await fillGaps(chain, wallet, await latestNonce(chain, wallet.address));
     crashAt("after_broadcast");
     const outcomes = await settle(
       chain,
@@ -88,22 +107,23 @@ export async function handle(req: Request): Promise<Response> {
       input.receipt_timeout_ms ?? 20_000,
       () => crashAt("before_confirm"),
     );
-    const count = (s: string) => outcomes.filter((o) => o.status === s).length;
+    const all = [...refused, ...outcomes].sort((a, b) => a.nonce - b.nonce);
+    const count = (s: string) => all.filter((o) => o.status === s).length;
     log.info("distributed", {
       worker,
-      claimed: planned.length,
+      claimed: claimed.length,
       confirmed: count("confirmed"),
       failed: count("failed"),
       pending: count("pending"),
+      deferred: backlog.deferred,
     });
     return json(200, {
-      claimed: planned.length,
+      claimed: claimed.length,
       confirmed: count("confirmed"),
       failed: count("failed"),
       pending: count("pending"),
-      deferred: 0,
-      deferred_reason: null,
-      transfers: outcomes,
+      ...backlog,
+      transfers: all,
     });
   } catch (e) {
     if (e instanceof InjectedCrash) {

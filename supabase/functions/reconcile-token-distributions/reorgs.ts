@@ -2,7 +2,7 @@
 // called final (deeper than min_confirmations, or a chain without a policy). The books already
 // count those tokens, so nothing is paid again automatically: each is reported as reorg_detected
 // for a person to decide.
-import { receipts } from "../_shared/chain.ts";
+import { chainView } from "../_shared/chain.ts";
 import type { JsonRpc } from "../_shared/json-rpc.ts";
 
 export type ConfirmedTransfer = {
@@ -27,7 +27,8 @@ export async function reorgedAway(
   );
   if (!mine.length) return [];
   // Strict: an RPC failure aborts the run (it is retried later); it is never read as "gone".
-  const found = await receipts(chain, mine.map((t) => t.tx_hash), { strict: true });
+  // (A node behind the transfer's block reports it too: an alert to look at, never a payment.)
+  const found = (await chainView(chain, signer, mine.map((t) => t.tx_hash))).receipts;
   return mine.flatMap((t, i) =>
     found[i] && found[i]!.status === "0x1" ? [] : [{
       kind: "reorg_detected",

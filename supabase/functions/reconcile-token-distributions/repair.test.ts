@@ -6,12 +6,18 @@ import { Wallet } from "ethers";
 import { type JsonRpc, JsonRpcError } from "../_shared/json-rpc.ts";
 import { bumpedFees, repair, type StuckTransfer } from "./repair.ts";
 
-const wallet = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
+const wallet = new Wallet(
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+);
 const hash = "0x" + "ab".repeat(32);
 
 function stubDatabase(answers: Record<string, unknown>) {
   const called: string[] = [];
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+  const server = Deno.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    onListen: () => {},
+  }, async (req) => {
     const fn = new URL(req.url).pathname.split("/").pop()!;
     await req.body?.cancel();
     called.push(fn);
@@ -23,7 +29,19 @@ function stubDatabase(answers: Record<string, unknown>) {
 }
 
 type Handler = (method: string, params: unknown[]) => unknown;
-function fakeChain(handle: Handler): JsonRpc {
+/** A quiet chain's fee quote (1 wei base fee and tip) and head, unless the test's handler answers. */
+function withFees(handle: Handler): Handler {
+  return (method, params) =>
+    method === "eth_feeHistory"
+      ? { baseFeePerGas: ["0x1", "0x1"] }
+      : method === "eth_maxPriorityFeePerGas"
+      ? "0x1"
+      : method === "eth_blockNumber"
+      ? handle(method, params) ?? "0x20"
+      : handle(method, params);
+}
+function fakeChain(handler: Handler): JsonRpc {
+  const handle = withFees(handler);
   return {
     call: (method: string, params: unknown[] = []) => {
       const r = handle(method, params);
@@ -66,8 +84,14 @@ Deno.test("a receipt lookup that errors aborts the run: the transfer is not fail
         ? new JsonRpcError(-32000, "upstream timeout")
         : null
     );
-    await assert.rejects(() => repair(chain, wallet, [stuck(3)], opts), /upstream timeout/);
-    assert.ok(!db.called.includes("fail_token_transfer"), "nothing was failed on a lookup error");
+    await assert.rejects(
+      () => repair(chain, wallet, [stuck(3)], opts),
+      /upstream timeout/,
+    );
+    assert.ok(
+      !db.called.includes("fail_token_transfer"),
+      "nothing was failed on a lookup error",
+    );
   } finally {
     await db.close();
   }
@@ -92,7 +116,12 @@ Deno.test("(control) no receipt and the nonce used by another transaction: the t
 
 Deno.test("a gap filler that could not be sent is not recorded as used, so the gap stays visible", async () => {
   const db = stubDatabase({
-    released_nonces: { released: [1], max_live_nonce: 2 },
+    released_nonces: {
+      released: [1],
+      max_live_nonce: 2,
+      max_fee_per_gas: "3",
+      max_priority_fee_per_gas: "1",
+    },
     confirm_token_transfers: [],
   });
   try {
@@ -108,21 +137,42 @@ Deno.test("a gap filler that could not be sent is not recorded as used, so the g
       }
       return null;
     });
-    await assert.rejects(() => repair(chain, wallet, [stuck(2)], opts), /insufficient funds/);
+    await assert.rejects(
+      () => repair(chain, wallet, [stuck(2)], opts),
+      /insufficient funds/,
+    );
     assert.ok(
       db.called.includes("confirm_token_transfers"),
       "the mined transfer was confirmed first",
     );
-    assert.ok(!db.called.includes("consume_released_nonce"), "the nonce stays released");
+    assert.ok(
+      !db.called.includes("consume_released_nonce"),
+      "the nonce stays released",
+    );
   } finally {
     await db.close();
   }
 });
 
 Deno.test("a replacement's fees rise 25 %, never above the caps, and not at all when the caps leave less than +10 %", () => {
-  const t = { ...stuck(1), max_fee_per_gas: "100", max_priority_fee_per_gas: "10" };
+  const t = {
+    ...stuck(1),
+    max_fee_per_gas: "100",
+    max_priority_fee_per_gas: "10",
+  };
   assert.deepEqual(bumpedFees(t), { fee: 125n, tip: 12n });
-  assert.deepEqual(bumpedFees({ ...t, fee_cap: "115", tip_cap: "11" }), { fee: 115n, tip: 11n });
-  assert.equal(bumpedFees({ ...t, fee_cap: "105" }), null, "+5 % would be refused by nodes");
-  assert.equal(bumpedFees({ ...t, fee_cap: "100" }), null, "at the cap: no replacement");
+  assert.deepEqual(bumpedFees({ ...t, fee_cap: "115", tip_cap: "11" }), {
+    fee: 115n,
+    tip: 11n,
+  });
+  assert.equal(
+    bumpedFees({ ...t, fee_cap: "105" }),
+    null,
+    "+5 % would be refused by nodes",
+  );
+  assert.equal(
+    bumpedFees({ ...t, fee_cap: "100" }),
+    null,
+    "at the cap: no replacement",
+  );
 });

@@ -3,17 +3,11 @@
 //   really means another transaction took the nonce (our own mined tx would show a receipt);
 // - only bytes that were recorded are ever broadcast (the outbox), and a failed transfer's bytes
 //   are never sent again.
-import { Transaction, type Wallet } from "ethers";
-import {
-  isAlreadyKnown,
-  isNonceTooLow,
-  latestNonce,
-  receipts,
-  signTransfer,
-  type TransferPlan,
-} from "../_shared/chain.ts";
-import { type JsonRpc, JsonRpcError } from "../_shared/json-rpc.ts";
+import type { Wallet } from "ethers";
+import { chainView, signTransfer, type TransferPlan } from "../_shared/chain.ts";
+import type { JsonRpc } from "../_shared/json-rpc.ts";
 import { rpc } from "../_shared/supabase.ts";
+import { fillGaps } from "../_shared/gaps.ts";
 import { broadcastAll, type Broadcasted, recordReceipts, settle } from "../_shared/transfers.ts";
 
 export type StuckTransfer = TransferPlan & {
@@ -90,13 +84,15 @@ export async function repair(
   const mine = stuck.filter((t) => t.signer === signer);
   if (mine.length === 0) return counts;
 
-  // 1. The nonce first, then the receipts of every attempt.
-  const used = await latestNonce(chain, wallet.address);
+  // 1. The nonce first, then the receipts of every attempt, from one node in one batch (a lagging
+  //    node's missing receipt beside a fresh node's nonce would look like "another transaction").
+  //    Strict: a lookup error aborts the run (it is retried later) instead of looking like "not
+  //    mined", which would fail a transfer that may be mined and pay its investments twice.
   const hashes = mine.flatMap((t) => t.attempt_hashes);
+  const view = await chainView(chain, wallet.address, hashes);
+  const used = view.used;
   const found = new Map<string, { status: string; blockNumber: string }>();
-  // Strict: a lookup error aborts the run (it is retried later) instead of looking like "not mined",
-  // which would fail a transfer that may be mined and pay its investments twice.
-  (await receipts(chain, hashes, { strict: true })).forEach((r, i) => r && found.set(hashes[i], r));
+  view.receipts.forEach((r, i) => r && found.set(hashes[i], r));
 
   const confirmations: { transfer_id: string; tx_hash: string; block_number: string }[] = [];
   const resend: { transfer_id: string; nonce: number; hash: string; raw: string }[] = [];
@@ -213,43 +209,4 @@ export async function repair(
     counts.failed += outcomes.filter((o) => o.status === "failed").length;
   }
   return counts;
-}
-
-async function fillGaps(chain: JsonRpc, wallet: Wallet, used: bigint): Promise<number> {
-  const chainId = BigInt(await chain.call<string>("eth_chainId"));
-  const info = await rpc("released_nonces", {
-    p_chain_id: Number(chainId),
-    p_signer: wallet.address.toLowerCase(),
-  }) as { released: number[]; max_live_nonce: number | null };
-  if (info.max_live_nonce === null) return 0;
-  let filled = 0;
-  for (const nonce of info.released) {
-    if (nonce >= info.max_live_nonce || BigInt(nonce) < used) continue;
-    const tx = Transaction.from({
-      type: 2,
-      chainId,
-      nonce,
-      to: wallet.address,
-      value: 0n,
-      gasLimit: 21_000n,
-      maxFeePerGas: 20_000_000_000n,
-      maxPriorityFeePerGas: 1_000_000_000n,
-    });
-    tx.signature = wallet.signingKey.sign(tx.unsignedHash);
-    // Send first, then mark the nonce used: marking first and failing to send would hide the gap
-    // for good. (If a claim reuses the nonce meanwhile, that transfer is failed as "nonce used by
-    // another transaction" and its investments are planned again: nothing is paid twice.)
-    const [sent] = await chain.batch([{
-      method: "eth_sendRawTransaction",
-      params: [tx.serialized],
-    }]);
-    if (sent instanceof JsonRpcError && !isAlreadyKnown(sent) && !isNonceTooLow(sent)) throw sent;
-    await rpc("consume_released_nonce", {
-      p_chain_id: Number(chainId),
-      p_signer: wallet.address,
-      p_nonce: nonce,
-    });
-    filled++;
-  }
-  return filled;
 }

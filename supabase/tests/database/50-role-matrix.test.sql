@@ -2,7 +2,7 @@
 -- the service. Calls use arguments that would fail validation later, so an allowed caller gets past
 -- the gate (any error other than 42501), and a refused one gets 42501.
 begin;
-select plan(157);
+select plan(172);
 
 select tests.create_user('matrix-u1@test.io') as u1 \gset
 select tests.create_user('matrix-u2@test.io') as u2 \gset
@@ -25,6 +25,8 @@ insert into calls values
   ('record_transfer_attempt', $$select public.record_transfer_attempt(gen_random_uuid(), 'x', 'x', 1, 1)$$, '{service}'),
   ('consume_released_nonce', $$select public.consume_released_nonce(1, 'x', 1)$$, '{service}'),
   ('released_nonces', $$select public.released_nonces(1, 'x')$$, '{service}'),
+  ('treasury_token_addresses', $$select public.treasury_token_addresses(1)$$, '{service}'),
+  ('distribution_backlog', $$select public.distribution_backlog(1)$$, '{service}'),
   ('token_audit_targets', $$select public.token_audit_targets()$$, '{service}'),
   ('record_reconciliation_run', $$select public.record_reconciliation_run('{}', '[]')$$, '{service}'),
   ('execute_due_slots', $$select public.execute_due_slots('1999-01-01')$$, '{service}'),
@@ -42,7 +44,8 @@ insert into calls values
   ('admin_distribution_history', $$select public.admin_distribution_history('2000-01-02', '2000-01-01')$$, '{admin1,admin2,service}'),
   ('admin_ros_alerts', $$select public.admin_ros_alerts('1999-01-01')$$, '{admin1,admin2,service}'),
   ('token_distribution_report', $$select public.token_distribution_report(gen_random_uuid())$$, '{admin1,admin2,service}'),
-  ('admin_token_alerts', $$select public.admin_token_alerts()$$, '{admin1,admin2,service}');
+  ('admin_token_alerts', $$select public.admin_token_alerts()$$, '{admin1,admin2,service}'),
+  ('admin_audit_log', $$select public.admin_audit_log()$$, '{admin1,admin2,service}');
 
 -- Runs `call` as `who` and reports whether the gate let it through.
 create function pg_temp.gate(p_call text, p_who text, p_u1 uuid, p_adm uuid) returns text

@@ -1,0 +1,126 @@
+/// <reference lib="dom" />
+// ROS history and alerts: past days with their derived status, and every ROS alert with its detail
+// and the action that resolves it (a retry, which pays only what is missing).
+import { data, type Declaration, retrySlot } from "../api.ts";
+import type { Client } from "../client.ts";
+import { errorBox, h } from "../dom.ts";
+import { changeButton } from "../session.ts";
+import { dayInZone } from "../time.ts";
+
+type RosAlert = {
+  kind: string;
+  distribution_date: string;
+  slot_number: number | null;
+  detail: unknown;
+};
+
+export function alertsPage(client: Client): HTMLElement {
+  const today = dayInZone(new Date());
+  const from = h("input", {
+    type: "date",
+    value: dayInZone(new Date(Date.now() - 14 * 86_400_000)),
+    "aria-label": "From",
+  });
+  const to = h("input", { type: "date", value: today, "aria-label": "To" });
+  const history = h("div");
+  const alerts = h("div");
+
+  async function load() {
+    try {
+      const days = await data<Declaration[]>(
+        client.rpc("admin_distribution_history", { p_from: from.value, p_to: to.value }),
+      );
+      history.replaceChildren(h(
+        "table",
+        {},
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ...["Day", "Status", "Slots", "ROS %", "Distributed"].map((t) => h("th", {}, t)),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          ...days.map((d) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, d.distribution_date),
+              h("td", { class: `status ${d.status}` }, d.status),
+              h("td", {}, String(d.slots.length)),
+              h("td", {}, String(d.total_ros_percentage)),
+              h("td", {}, String(d.total_distributed)),
+            )
+          ),
+        ),
+      ));
+    } catch (e) {
+      history.replaceChildren(errorBox(e as Error));
+    }
+    try {
+      const list = await data<RosAlert[]>(client.rpc("admin_ros_alerts", {}));
+      alerts.replaceChildren(
+        list.length === 0 ? h("p", {}, "No ROS alerts.") : h(
+          "table",
+          {},
+          h(
+            "thead",
+            {},
+            h("tr", {}, ...["Alert", "Day", "Slot", "Detail", "Action"].map((t) => h("th", {}, t))),
+          ),
+          h("tbody", {}, ...list.map(alertRow)),
+        ),
+      );
+    } catch (e) {
+      alerts.replaceChildren(errorBox(e as Error));
+    }
+  }
+
+  function alertRow(a: RosAlert): HTMLElement {
+    const out = h("div");
+    const action = h("td", {});
+    if (a.slot_number !== null && a.kind !== "overdue_slot") {
+      action.append(
+        changeButton(
+          client,
+          `Retry slot ${a.slot_number}`,
+          out,
+          () => retrySlot(client, a.distribution_date, a.slot_number!),
+        ),
+        out,
+      );
+    } else if (a.kind === "overdue_slot") {
+      action.append("The executor runs every minute (pg_cron): check that its job is active.");
+    }
+    return h(
+      "tr",
+      {},
+      h("td", {}, a.kind),
+      h("td", {}, a.distribution_date),
+      h("td", {}, a.slot_number === null ? "—" : `Slot ${a.slot_number}`),
+      h("td", {}, h("code", {}, JSON.stringify(a.detail))),
+      action,
+    );
+  }
+
+  from.addEventListener("change", load);
+  to.addEventListener("change", load);
+  load();
+  return h(
+    "div",
+    {},
+    h(
+      "section",
+      {},
+      h("h2", {}, "ROS history"),
+      h("label", {}, "From ", from),
+      h("label", {}, "To ", to),
+      history,
+    ),
+    h("section", {}, h("h2", {}, "ROS alerts"), alerts),
+  );
+}

@@ -1,0 +1,163 @@
+/// <reference lib="dom" />
+// Tokens: the distribution report, token alerts with their actions (resolve an investment, decide
+// KYC, acknowledge a reversal), the chain policy.
+import { data } from "../api.ts";
+import type { Client } from "../client.ts";
+import { errorBox, field, h } from "../dom.ts";
+import { changeButton } from "../session.ts";
+import { formatInZone } from "../time.ts";
+
+type TokenAlert = {
+  kind: string;
+  investment_id?: string;
+  user_id?: string;
+  since?: string;
+  hint?: string;
+} & Record<string, unknown>;
+
+export function tokensPage(client: Client): HTMLElement {
+  const report = h("div");
+  const alerts = h("div");
+
+  async function load() {
+    try {
+      const r = await data<unknown>(client.rpc("token_distribution_report", {}));
+      report.replaceChildren(h("pre", {}, h("code", {}, JSON.stringify(r, null, 2))));
+    } catch (e) {
+      report.replaceChildren(errorBox(e as Error));
+    }
+    try {
+      const list = await data<TokenAlert[]>(client.rpc("admin_token_alerts", {}));
+      alerts.replaceChildren(
+        list.length === 0 ? h("p", {}, "No token alerts.") : h(
+          "table",
+          {},
+          h(
+            "thead",
+            {},
+            h("tr", {}, ...["Alert", "Since", "Detail", "Action"].map((t) => h("th", {}, t))),
+          ),
+          h("tbody", {}, ...list.map(alertRow)),
+        ),
+      );
+    } catch (e) {
+      alerts.replaceChildren(errorBox(e as Error));
+    }
+  }
+
+  const mutate = (label: string, run: () => Promise<string>) => {
+    const out = h("span");
+    return [
+      changeButton(client, label, out, async () => {
+        const said = await run();
+        await load();
+        return said;
+      }),
+      out,
+    ];
+  };
+  const resolve = (id: string, action: "accept" | "cancel" | "acknowledge") => async () => {
+    await data(
+      client.rpc("admin_resolve_investment", {
+        p_investment_id: id,
+        p_action: action,
+        p_note: "from the console",
+      }),
+    );
+    return `${action}: done`;
+  };
+
+  function alertRow(a: TokenAlert): HTMLElement {
+    const action = h("td", {});
+    if (a.kind === "amount_mismatch" && a.investment_id) {
+      action.append(
+        ...mutate("Accept", resolve(a.investment_id, "accept")),
+        " ",
+        ...mutate("Cancel", resolve(a.investment_id, "cancel")),
+      );
+    } else if (a.kind.endsWith("_after_distribution") && a.investment_id) {
+      action.append(...mutate("Acknowledge", resolve(a.investment_id, "acknowledge")));
+    } else if (a.kind === "waiting_on_kyc" && a.user_id) {
+      for (const decision of ["verified", "rejected"]) {
+        action.append(
+          ...mutate(`KYC ${decision}`, async () => {
+            await data(
+              client.rpc("admin_set_kyc_status", { p_user_id: a.user_id!, p_status: decision }),
+            );
+            return `KYC ${decision}`;
+          }),
+          " ",
+        );
+      }
+    } else if (a.hint) action.append(a.hint);
+    const { kind: _k, since: _s, hint: _h, ...detail } = a;
+    return h(
+      "tr",
+      {},
+      h("td", {}, a.kind),
+      h("td", {}, formatInZone(a.since ?? null)),
+      h("td", {}, h("code", {}, JSON.stringify(detail))),
+      action,
+    );
+  }
+
+  // The chain policy: the cap on fees and the depth that makes a transfer final.
+  const chain = field("Chain id", { inputmode: "numeric", value: "31337" });
+  const maxFee = field("Max fee per gas (wei)", { inputmode: "numeric" });
+  const maxTip = field("Max priority fee per gas (wei)", { inputmode: "numeric" });
+  const depth = field("Min confirmations", { inputmode: "numeric" });
+  const [setPolicy, policyOut] = mutate("Set chain policy", async () => {
+    const r = await data<Record<string, unknown>>(client.rpc("admin_set_chain_policy", {
+      p_chain_id: Number(chain.input.value),
+      p_max_fee_per_gas: maxFee.input.value ? maxFee.input.value as unknown as number : undefined,
+      p_max_priority_fee_per_gas: maxTip.input.value
+        ? maxTip.input.value as unknown as number
+        : undefined,
+      p_min_confirmations: depth.input.value ? Number(depth.input.value) : undefined,
+    }));
+    return `policy: ${JSON.stringify(r)}`;
+  });
+
+  const inv = field("Investment id");
+  const note = field("Note");
+  const resolveOut = h("span");
+  const resolveButtons = (["accept", "cancel", "acknowledge"] as const).map((action) =>
+    changeButton(client, `Resolve: ${action}`, resolveOut, async () => {
+      await data(client.rpc("admin_resolve_investment", {
+        p_investment_id: inv.input.value.trim(),
+        p_action: action,
+        p_note: note.input.value || undefined,
+      }));
+      await load();
+      return `${action}: done`;
+    })
+  );
+
+  load();
+  return h(
+    "div",
+    {},
+    h("section", {}, h("h2", {}, "Token alerts"), alerts),
+    h("section", {}, h("h2", {}, "Distribution report"), report),
+    h(
+      "section",
+      {},
+      h("h2", {}, "Chain policy"),
+      chain.el,
+      maxFee.el,
+      maxTip.el,
+      depth.el,
+      setPolicy,
+      policyOut,
+    ),
+    h(
+      "section",
+      {},
+      h("h2", {}, "Resolve an investment"),
+      inv.el,
+      note.el,
+      ...resolveButtons,
+      resolveOut,
+    ),
+  );
+}

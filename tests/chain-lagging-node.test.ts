@@ -1,0 +1,68 @@
+// A lagging node never makes a mined transfer look lost. Behind a load balancer, requests land on
+// nodes at different heights: a fresh node's nonce ("used") beside a lagging node's missing
+// receipt read as "another transaction took the nonce", and the reconciler failed a mined transfer
+// and planned its investments again: paid twice. It now reads the nonce, the head and the receipts
+// in one batch (one node). Real anvil, behind local/stack/chain-proxy.ts flapping between a fresh
+// node and one three blocks behind.
+import assert from "node:assert/strict";
+import { Wallet } from "ethers";
+import { startChainProxy } from "../local/stack/chain-proxy.ts";
+import { JsonRpc } from "../supabase/functions/_shared/json-rpc.ts";
+import {
+  repair,
+  type StuckTransfer,
+} from "../supabase/functions/reconcile-token-distributions/repair.ts";
+import { db, rpcHttp, stack } from "./_support/stack.ts";
+import {
+  autoDistribute,
+  chargeSuccess,
+  distribute,
+  invest,
+  newInvestor,
+  sendWebhook,
+  status,
+  tokenInvariants,
+} from "./_support/tokens.ts";
+
+const sql = db();
+const svc = (fn: string, body: unknown) => rpcHttp(fn, body, stack.service_role_key);
+const wallet = new Wallet(stack.treasury_private_key);
+// repair() talks to the database through the gateway, as the edge function does.
+Deno.env.set("SUPABASE_URL", stack.api_url);
+Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", stack.service_role_key);
+
+Deno.test("nonce from a fresh node, receipt from a lagging one: the mined transfer is confirmed, never failed", async () => {
+  await autoDistribute(sql, false);
+  const proxy = startChainProxy(stack.chain_rpc_url);
+  try {
+    const investor = await newInvestor(sql);
+    const inv = await invest(investor, 5);
+    await sendWebhook(chargeSuccess(inv));
+    // The run crashes right after broadcasting: the transfer is mined, the books say broadcast.
+    const crashed = await distribute({ user_id: investor.id, _fault: "after_broadcast" });
+    assert.equal(crashed.status, 500);
+    const stuck = ((await svc("transfers_to_reconcile", { p_stale_after: "0 seconds" }))
+      .body as (StuckTransfer & { user_id: string })[])
+      .filter((t) => t.user_id === investor.id);
+    assert.equal(stuck.length, 1);
+    assert.equal(stuck[0].status, "broadcast");
+
+    // Odd requests reach a fresh node, even ones a node three blocks behind (no receipt yet).
+    proxy.setMode("flap:3");
+    const counts = await repair(new JsonRpc(proxy.url), wallet, stuck, {
+      bumpAfterMs: 60_000,
+      receiptTimeoutMs: 2_000,
+    });
+    assert.equal(counts.failed, 0, "a mined transfer was called lost");
+    assert.equal(await status(sql, inv.investment_id), "tokens_distributed");
+
+    // Nothing more happens to it, and it was paid once.
+    const again = await distribute({ user_id: investor.id });
+    assert.equal(again.body.claimed, 0);
+    assert.deepEqual(await tokenInvariants(sql, [investor.id]), []);
+  } finally {
+    await proxy.close();
+    await autoDistribute(sql, true);
+    await sql.end();
+  }
+});

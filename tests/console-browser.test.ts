@@ -1,0 +1,164 @@
+// The operator console in real Chromium (Debian's package, driven by playwright-core) against the
+// real stack: sign in with password and TOTP; declare a two-slot day a minute ahead and watch both
+// slots reach COMPLETED with their paid counts (the test calls execute_due_slots as pg_cron would:
+// test stacks keep cron off); add two slots after completion; cancel one, retry one; an aal1
+// admin is asked to verify before a change; a wrong code is refused. A screenshot of each step
+// is kept in test-artifacts/console/.
+import assert from "node:assert/strict";
+import { chromium, type Page } from "playwright-core";
+import { ensureUser } from "../local/auth/api.ts";
+import { codeAt, newSecret, stepAt } from "../local/auth/totp.ts";
+import { dayInZone } from "../console/src/time.ts";
+import { db, rpcHttp, stack } from "./_support/stack.ts";
+import { usersWithStakes } from "./_support/users.ts";
+
+const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const ARTIFACTS = new URL("../test-artifacts/console/", import.meta.url).pathname;
+const sql = db();
+let shot = 0;
+
+async function snap(page: Page, name: string) {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({
+    path: `${ARTIFACTS}${String(++shot).padStart(2, "0")}-${name}.png`,
+    fullPage: true,
+  });
+}
+
+/** "HH:MM" in Africa/Lagos, `minutes` from now (rounded up to the next whole minute). */
+function lagosClock(minutes: number): { day: string; hhmm: string; at: Date } {
+  const at = new Date(Math.ceil((Date.now() + minutes * 60_000) / 60_000) * 60_000);
+  const hhmm = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Africa/Lagos",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).format(at);
+  return { day: dayInZone(at), hhmm, at };
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto(stack.console_url);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Authentication code").waitFor();
+}
+
+async function fillSlotRows(page: Page, rows: { n: number; pct: string; hhmm: string }[]) {
+  for (let i = 1; i < rows.length; i++) await page.getByRole("button", { name: "Add row" }).click();
+  const numbers = page.getByLabel("Slot number");
+  const pcts = page.getByLabel("ROS %", { exact: true });
+  const times = page.getByLabel("Time", { exact: true });
+  for (const [i, r] of rows.entries()) {
+    await numbers.nth(i).fill(String(r.n));
+    await pcts.nth(i).fill(r.pct);
+    await times.nth(i).fill(r.hhmm);
+  }
+}
+
+const slotRow = (page: Page, n: number) => page.locator("tr", { hasText: `Slot ${n}` }).first();
+
+Deno.test({
+  name:
+    "the console: MFA sign-in, a two-slot day paid, slots added after completion, cancel, retry, aal1 refused",
+  ignore: !(await Deno.stat(CHROMIUM).then(() => true, () => false)),
+  fn: async () => {
+    const secret = newSecret();
+    const email = `console-${crypto.randomUUID()}@test.io`;
+    const password = "console-test-password";
+    await ensureUser(sql, { email, password, appMetadata: { role: "admin" }, totpSecret: secret });
+    const first = lagosClock(0.6);
+    if (first.day !== dayInZone(new Date(first.at.getTime() + 120_000))) {
+      throw new Error("too close to midnight in Lagos for a same-day schedule: run again");
+    }
+    await usersWithStakes(sql, 3, {
+      stake: "1000",
+      createdAt: new Date(Date.now() - 60_000).toISOString(),
+      tag: `console-${crypto.randomUUID()}`,
+    });
+    const base = 40 + Math.floor(Math.random() * 50);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+
+      // A wrong code is refused; the right one gives aal2.
+      await signIn(page, email, password);
+      await snap(page, "password-accepted");
+      await page.getByLabel("Authentication code").fill(
+        codeAt(secret, stepAt(Date.now())) === "000000" ? "111111" : "000000",
+      );
+      await page.getByRole("button", { name: "Verify" }).click();
+      await page.getByRole("alert").getByText("Invalid TOTP code entered").waitFor();
+      await snap(page, "wrong-code-refused");
+      await page.getByLabel("Authentication code").fill(codeAt(secret, stepAt(Date.now())));
+      await page.getByRole("button", { name: "Verify" }).click();
+      await page.getByText("verified (aal2)").waitFor();
+      await snap(page, "signed-in-aal2");
+
+      // Declare two slots a minute ahead, on today's business day.
+      await page.getByLabel("Day").fill(first.day);
+      await fillSlotRows(page, [
+        { n: base, pct: "0.5", hhmm: first.hhmm },
+        { n: base + 1, pct: "0.25", hhmm: first.hhmm },
+      ]);
+      await page.getByRole("button", { name: "Queue day" }).click();
+      await slotRow(page, base).getByText("PENDING").waitFor();
+      await slotRow(page, base + 1).getByText("PENDING").waitFor();
+      await snap(page, "two-slots-pending");
+
+      // pg_cron's minute: execute the due slots when their time comes; the page refreshes itself.
+      await new Promise((r) => setTimeout(r, Math.max(0, first.at.getTime() - Date.now() + 1_000)));
+      const ran = await rpcHttp("execute_due_slots", {}, stack.service_role_key);
+      assert.equal(ran.status, 200, JSON.stringify(ran.body));
+      for (const n of [base, base + 1]) {
+        await slotRow(page, n).getByText("COMPLETED").waitFor({ timeout: 15_000 });
+        const paid = await slotRow(page, n).locator("td").nth(6).textContent();
+        assert.ok(Number(paid) >= 3, `slot ${n} paid ${paid} stakes`);
+      }
+      await snap(page, "both-completed");
+
+      // Add two slots after completion (the seeds' 409 flow), later today.
+      const later = lagosClock(30);
+      await page.reload();
+      await page.getByLabel("Day").fill(first.day);
+      await fillSlotRows(page, [
+        { n: base + 2, pct: "0.1", hhmm: later.hhmm },
+        { n: base + 3, pct: "0.1", hhmm: later.hhmm },
+      ]);
+      await page.getByRole("button", { name: "Add slots" }).click();
+      await slotRow(page, base + 3).getByText("PENDING").waitFor();
+      await snap(page, "slots-added-after-completion");
+
+      // Cancel one pending slot; retry a completed one (it pays nobody twice: 0 now).
+      await slotRow(page, base + 3).getByRole("button", { name: "Cancel slot" }).click();
+      await slotRow(page, base + 3).getByText("CANCELLED").waitFor();
+      await slotRow(page, base).getByRole("button", { name: "Retry" }).click();
+      await page.getByText(`Slot ${base} retried: 0 stakes paid now`).waitFor();
+      await snap(page, "cancelled-and-retried");
+
+      // An aal1 admin: sees the day, and is asked to verify before any change.
+      const readOnly = await browser.newPage();
+      await signIn(readOnly, email, password);
+      await readOnly.getByRole("button", { name: "Continue read-only" }).click();
+      await readOnly.getByText("read-only (aal1)").waitFor();
+      await readOnly.getByLabel("Day").fill(first.day);
+      await slotRow(readOnly, base).getByText("COMPLETED").waitFor();
+      await slotRow(readOnly, base).getByRole("button", { name: "Retry" }).click();
+      await readOnly.getByText("Verify with your authenticator to make changes").waitFor();
+      await snap(readOnly, "aal1-asked-to-verify");
+      const [{ n }] = await sql`select count(*)::int as n from app.admin_audit
+                                 where action = 'retry_slot' and actor_role = 'authenticated'
+                                   and target ->> 'slot_number' = ${String(base)}`;
+      assert.equal(n, 1, "only the aal2 retry happened");
+    } finally {
+      // Leave nothing pending for the tests that run due slots after this one.
+      await rpcHttp("admin_cancel_slot", {
+        p_distribution_date: first.day,
+        p_slot_number: base + 2,
+      }, stack.service_role_key);
+      await browser.close();
+      await sql.end();
+    }
+  },
+});
