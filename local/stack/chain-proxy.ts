@@ -1,11 +1,18 @@
 // A small JSON-RPC proxy in front of anvil that makes it misbehave the way real RPC providers do,
 // on demand: down (HTTP 503), rate limited (429), behind by N blocks (a lagging node: its head,
 // nonces, balances and receipts are those of an older block), or flapping between a lagging and a
-// fresh node per request (a load balancer over nodes at different heights). The chain behind it
+// fresh node per request (a load balancer over nodes at different heights), or a block arriving in
+// the middle of a batch (a node answering a batch's calls concurrently). The chain behind it
 // is real; only the node in front of it is unreliable. Test stacks (ALLOW_FAULT_INJECTION) put it
 // first in CHAIN_RPC_URL, with anvil itself as the second endpoint; tests and the chaos harness
 // switch its mode with POST /__fault {"mode": "..."}.
-export type ProxyMode = "ok" | "down" | "429" | `lag:${number}` | `flap:${number}`;
+export type ProxyMode =
+  | "ok"
+  | "down"
+  | "429"
+  | `lag:${number}`
+  | `flap:${number}`
+  | "mine_mid_batch";
 
 type Call = { jsonrpc: "2.0"; id: number | string; method: string; params?: unknown[] };
 type Answer = { jsonrpc: "2.0"; id: number | string; result?: unknown; error?: unknown };
@@ -13,7 +20,7 @@ type Answer = { jsonrpc: "2.0"; id: number | string; result?: unknown; error?: u
 const BLOCK_TAGS = new Set(["latest", "pending", "safe", "finalized"]);
 
 export function isProxyMode(m: unknown): m is ProxyMode {
-  return typeof m === "string" && /^(ok|down|429|lag:\d{1,3}|flap:\d{1,3})$/.test(m);
+  return typeof m === "string" && /^(ok|down|429|lag:\d{1,3}|flap:\d{1,3}|mine_mid_batch)$/.test(m);
 }
 
 export function startChainProxy(upstream: string, port = 0) {
@@ -61,6 +68,18 @@ export function startChainProxy(upstream: string, port = 0) {
     });
   };
 
+  /** A node that answers a batch's calls concurrently while a block arrives: the receipts are
+   * read before the block, everything else after it. */
+  const midBatchBlock = async (calls: Call[]): Promise<Answer[]> => {
+    const early = calls.filter((c) => c.method === "eth_getTransactionReceipt");
+    const late = calls.filter((c) => c.method !== "eth_getTransactionReceipt");
+    if (early.length === 0 || late.length === 0) return await forward(calls);
+    const first = await forward(early);
+    await forward([{ jsonrpc: "2.0", id: 0, method: "evm_mine" }]);
+    const byId = new Map([...first, ...await forward(late)].map((a) => [a.id, a]));
+    return calls.map((c) => byId.get(c.id)!);
+  };
+
   const server = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/__fault") {
@@ -76,7 +95,9 @@ export function startChainProxy(upstream: string, port = 0) {
     if (mode === "down") return new Response("upstream unavailable", { status: 503 });
     if (mode === "429") return new Response("rate limited", { status: 429 });
     let answers: Answer[];
-    if (mode.startsWith("lag:") || (mode.startsWith("flap:") && requests % 2 === 0)) {
+    if (mode === "mine_mid_batch") {
+      answers = await midBatchBlock(calls);
+    } else if (mode.startsWith("lag:") || (mode.startsWith("flap:") && requests % 2 === 0)) {
       answers = await lagging(calls, Number(mode.split(":")[1]));
     } else {
       answers = await forward(calls);

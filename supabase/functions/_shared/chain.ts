@@ -186,24 +186,30 @@ export function isRevert(e: JsonRpcError): boolean {
 }
 
 /**
- * One node's view, in one batch (so one endpoint): its head, the signer's mined nonce count, and
- * receipts. Decisions from absence ("no receipt, nonce used": another transaction took it; "no
- * receipt any more": reorganised away) need all three from the same node: behind a load
- * balancer, a fresh node's nonce beside a lagging node's missing receipt would call a mined
- * transfer lost and pay it twice. Strict: any error throws.
+ * A view of the chain to decide from absence ("no receipt, nonce used": another transaction took
+ * it; "no receipt any more": reorganised away). The nonce count is read AT a block seen first
+ * (`head`), and the receipts after it, in the same batch as a fresh head: a node answers a batch's
+ * calls in any order (anvil runs them concurrently), so a count read "latest" could include a
+ * block the receipts were read before, and a mined transfer would look taken by another
+ * transaction and be paid twice. A node behind the first head (another endpoint, lagging) aborts
+ * the view. Strict: any error throws.
  */
 export async function chainView(
   rpc: JsonRpc,
   address: string,
   hashes: string[],
 ): Promise<{ head: bigint; used: bigint; receipts: (Receipt | null)[] }> {
+  const head = BigInt(await rpc.call<string>("eth_blockNumber", []));
   const res = await rpc.batch<unknown>([
-    { method: "eth_getTransactionCount", params: [address, "latest"] },
+    { method: "eth_getTransactionCount", params: [address, "0x" + head.toString(16)] },
     { method: "eth_blockNumber", params: [] },
     ...hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
   ]);
   const failed = res.find((r) => r instanceof JsonRpcError);
   if (failed) throw failed;
-  const [used, head, ...found] = res as [string, string, ...(Receipt | null)[]];
-  return { used: BigInt(used), head: BigInt(head), receipts: found };
+  const [used, now, ...found] = res as [string, string, ...(Receipt | null)[]];
+  if (BigInt(now) < head) {
+    throw new JsonRpcError(-32000, `chain view: a node behind block ${head} answered; retry later`);
+  }
+  return { used: BigInt(used), head, receipts: found };
 }
