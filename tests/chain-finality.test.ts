@@ -14,6 +14,7 @@ import {
   newInvestor,
   onChain,
   reconcile,
+  sendRawAndMine,
   sendWebhook,
   status,
   tokenInvariants,
@@ -123,7 +124,7 @@ Deno.test("a confirmed transfer reorganised away is reported as reorg_detected a
   // treasury's later nonces would otherwise wait behind the hole the reorg left).
   const [t] =
     await sql`select raw_tx, tx_hash from app.token_transfers where user_id = ${investor.id}`;
-  await chain.call("eth_sendRawTransaction", [t.raw_tx]);
+  assert.equal(await sendRawAndMine(t.raw_tx), "0x1");
   assert.equal(await onChain(investor.wallet!), 5n, "the same transfer, once");
   const clean = await reconcile();
   assert.equal(

@@ -2,6 +2,7 @@
 // reconciler finish the work, the tokens arrive exactly once, and more runs change nothing.
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
+import { Interface, Transaction, Wallet } from "ethers";
 import { restartCluster } from "../local/stack/postgres.ts";
 import { db, rpcHttp, stack } from "./_support/stack.ts";
 
@@ -20,6 +21,7 @@ import {
   newInvestor,
   onChain,
   reconcile,
+  sendRawAndMine,
   sendWebhook,
   status,
   tokenInvariants,
@@ -100,9 +102,6 @@ Deno.test("an off-book transfer from the treasury is flagged, never repaired by 
   await distribute({ user_id: investor.id });
   assert.equal(await status(sql, inv.investment_id), "tokens_distributed");
   // Someone moves tokens from the treasury outside the pipeline, to this investor's wallet.
-  const { Wallet, Interface, Transaction } = await import("ethers");
-  const { stack } = await import("./_support/stack.ts");
-  const { chain } = await import("./_support/tokens.ts");
   const w = new Wallet(stack.treasury_private_key);
   const nonce = BigInt(await chain.call<string>("eth_getTransactionCount", [w.address, "pending"]));
   const tx = Transaction.from({
@@ -119,7 +118,7 @@ Deno.test("an off-book transfer from the treasury is flagged, never repaired by 
     maxPriorityFeePerGas: 1_000_000_000n,
   });
   tx.signature = w.signingKey.sign(tx.unsignedHash);
-  await chain.call("eth_sendRawTransaction", [tx.serialized]);
+  assert.equal(await sendRawAndMine(tx.serialized), "0x1");
   const r = await reconcile();
   const mine = r.body.discrepancies.filter((d: { user_id?: string; kind: string }) =>
     d.user_id === investor.id || d.kind === "treasury_vs_books"

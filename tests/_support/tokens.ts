@@ -1,12 +1,23 @@
 // Investors, payments and chain checks for the token tests, on the real stack.
 import { Wallet } from "ethers";
 import type postgres from "postgres";
-import { balanceOf } from "../../supabase/functions/_shared/chain.ts";
+import { balanceOf, waitForReceipts } from "../../supabase/functions/_shared/chain.ts";
 import { JsonRpc } from "../../supabase/functions/_shared/json-rpc.ts";
 import { paystackSignature } from "../../supabase/functions/_shared/paystack-signature.ts";
 import { rpcHttp, stack, userJwt } from "./stack.ts";
 
 export const chain = new JsonRpc(stack.chain_rpc_url);
+
+/**
+ * Sends signed bytes and waits for their receipt. anvil mines an arriving transaction in its own
+ * task, after eth_sendRawTransaction has answered: a read right after the send can run before the
+ * block (a race that a fast machine loses). Returns the receipt's status.
+ */
+export async function sendRawAndMine(raw: string): Promise<string | undefined> {
+  const hash = await chain.call<string>("eth_sendRawTransaction", [raw]);
+  const [receipt] = await waitForReceipts(chain, [hash], 20_000);
+  return receipt?.status;
+}
 
 export type Investor = { id: string; wallet: string | null; jwt: string };
 
