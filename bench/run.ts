@@ -65,7 +65,13 @@ try {
     console.log(
       "| | requests | per second | p50 (ms) | p99 (ms) |\n|---|---:|---:|---:|---:|",
     );
-    for (const [name, x] of [["webhook", r.webhook], ["baseline: health", r.health]] as const) {
+    for (
+      const [name, x] of [
+        ["webhook", r.webhook],
+        ["baseline: health", r.health],
+        ["baseline: record_paystack_event from 32 database connections", r.database],
+      ] as const
+    ) {
       console.log(
         `| ${name} | ${x.requests} | ${x.perSecond.toFixed(0)} | ${x.p50.toFixed(1)} | ${
           x.p99.toFixed(1)
