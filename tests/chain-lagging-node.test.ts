@@ -3,7 +3,8 @@
 // receipt read as "another transaction took the nonce", and the reconciler failed a mined transfer
 // and planned its investments again: paid twice. It now reads the nonce, the head and the receipts
 // in one batch (one node). Real anvil, behind local/stack/chain-proxy.ts flapping between a fresh
-// node and one three blocks behind.
+// node and one three blocks behind; then one node whose receipt index trails its own head (a
+// nonce is called taken only when it was used TAKEN_DEPTH blocks ago).
 import assert from "node:assert/strict";
 import { Wallet } from "ethers";
 import { startChainProxy } from "../local/stack/chain-proxy.ts";
@@ -71,6 +72,38 @@ Deno.test("nonce from a fresh node, receipt from a lagging one: the mined transf
     // Nothing more happens to it, and it was paid once.
     const again = await distribute({ user_id: investor.id });
     assert.equal(again.body.claimed, 0);
+    assert.deepEqual(await tokenInvariants(sql, [investor.id]), []);
+  } finally {
+    await proxy.close();
+    await autoDistribute(sql, true);
+  }
+});
+
+Deno.test("a node whose receipt index trails its head: the transfer waits, never failed as taken", async () => {
+  await autoDistribute(sql, false);
+  const proxy = startChainProxy(stack.chain_rpc_url);
+  try {
+    const investor = await newInvestor(sql);
+    const inv = await invest(investor, 3);
+    await sendWebhook(chargeSuccess(inv));
+    const crashed = await distribute({ user_id: investor.id, _fault: "after_broadcast" });
+    assert.equal(crashed.status, 500);
+    const stuck = ((await svc("transfers_to_reconcile", { p_stale_after: "0 seconds" }))
+      .body as (StuckTransfer & { user_id: string })[]).filter((t) => t.user_id === investor.id);
+    assert.equal(stuck.length, 1);
+    // One node, consistent with itself: its head and nonce count include the newest block, its
+    // receipt index does not yet. The nonce is used, the receipt "missing".
+    proxy.setMode("receipts_lag:2");
+    const opts = { bumpAfterMs: 60_000, receiptTimeoutMs: 0 };
+    const early = await repair(new JsonRpc(proxy.url), wallet, stuck, opts);
+    assert.equal(early.failed, 0, "a mined transfer was failed as taken by another transaction");
+    assert.equal(await status(sql, inv.investment_id), "distributing", "it waits");
+    // Blocks later the index has caught up with the transfer's block: confirmed, paid once.
+    for (let i = 0; i < 3; i++) await chain.call("evm_mine", []);
+    const later = await repair(new JsonRpc(proxy.url), wallet, stuck, opts);
+    assert.equal(later.failed, 0);
+    assert.equal(later.confirmed, 1);
+    assert.equal(await status(sql, inv.investment_id), "tokens_distributed");
     assert.deepEqual(await tokenInvariants(sql, [investor.id]), []);
   } finally {
     await proxy.close();

@@ -33,8 +33,9 @@ export type Declaration = {
   slots: Slot[];
 };
 
-/** The slot rows the forms send: what admin_queue_distribution and admin_add_slots take. */
-export type SlotInput = { slot_number: number; ros_percentage: number; scheduled_for: string };
+/** The slot rows the forms send: what admin_queue_distribution and admin_add_slots take (the
+ * percentage as its decimal text: exact). */
+export type SlotInput = { slot_number: number; ros_percentage: string; scheduled_for: string };
 
 /** Retries a FAILED or COMPLETED slot; says how many stakes it paid now (a second retry pays 0). */
 export async function retrySlot(

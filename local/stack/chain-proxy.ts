@@ -2,7 +2,9 @@
 // on demand: down (HTTP 503), rate limited (429), behind by N blocks (a lagging node: its head,
 // nonces, balances and receipts are those of an older block), or flapping between a lagging and a
 // fresh node per request (a load balancer over nodes at different heights), or a block arriving in
-// the middle of a batch (a node answering a batch's calls concurrently). The chain behind it
+// the middle of a batch (a node answering a batch's calls concurrently), or a receipt index that
+// trails the node's own head by N blocks (geth indexes a block's transactions after importing it;
+// head, nonces and balances are fresh, receipts of the newest N blocks not found yet). The chain behind it
 // is real; only the node in front of it is unreliable. Test stacks (ALLOW_FAULT_INJECTION) put it
 // first in CHAIN_RPC_URL, with anvil itself as the second endpoint; tests and the chaos harness
 // switch its mode with POST /__fault {"mode": "..."}.
@@ -12,7 +14,8 @@ export type ProxyMode =
   | "429"
   | `lag:${number}`
   | `flap:${number}`
-  | "mine_mid_batch";
+  | "mine_mid_batch"
+  | `receipts_lag:${number}`;
 
 type Call = { jsonrpc: "2.0"; id: number | string; method: string; params?: unknown[] };
 type Answer = { jsonrpc: "2.0"; id: number | string; result?: unknown; error?: unknown };
@@ -20,7 +23,8 @@ type Answer = { jsonrpc: "2.0"; id: number | string; result?: unknown; error?: u
 const BLOCK_TAGS = new Set(["latest", "pending", "safe", "finalized"]);
 
 export function isProxyMode(m: unknown): m is ProxyMode {
-  return typeof m === "string" && /^(ok|down|429|lag:\d{1,3}|flap:\d{1,3}|mine_mid_batch)$/.test(m);
+  return typeof m === "string" &&
+    /^(ok|down|429|lag:\d{1,3}|flap:\d{1,3}|mine_mid_batch|receipts_lag:\d{1,3})$/.test(m);
 }
 
 export function startChainProxy(upstream: string, port = 0) {
@@ -80,6 +84,21 @@ export function startChainProxy(upstream: string, port = 0) {
     return calls.map((c) => byId.get(c.id)!);
   };
 
+  /** A node whose receipt index has not reached its newest `lag` blocks yet. */
+  const receiptsBehind = async (calls: Call[], lag: number): Promise<Answer[]> => {
+    const [head] = await forward([{ jsonrpc: "2.0", id: 0, method: "eth_blockNumber" }]);
+    const indexed = BigInt(head.result as string) - BigInt(lag);
+    const byId = new Map((await forward(calls)).map((a) => [a.id, a]));
+    return calls.map((c) => {
+      const a = byId.get(c.id)!;
+      const r = a.result as { blockNumber?: string } | null | undefined;
+      return c.method === "eth_getTransactionReceipt" && r?.blockNumber &&
+          BigInt(r.blockNumber) > indexed
+        ? { jsonrpc: "2.0", id: c.id, result: null }
+        : a;
+    });
+  };
+
   const server = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/__fault") {
@@ -97,6 +116,8 @@ export function startChainProxy(upstream: string, port = 0) {
     let answers: Answer[];
     if (mode === "mine_mid_batch") {
       answers = await midBatchBlock(calls);
+    } else if (mode.startsWith("receipts_lag:")) {
+      answers = await receiptsBehind(calls, Number(mode.split(":")[1]));
     } else if (mode.startsWith("lag:") || (mode.startsWith("flap:") && requests % 2 === 0)) {
       answers = await lagging(calls, Number(mode.split(":")[1]));
     } else {

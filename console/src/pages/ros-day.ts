@@ -6,6 +6,7 @@ import { data, type Declaration, retrySlot, type Slot, type SlotInput } from "..
 import type { Client } from "../client.ts";
 import { errorBox, h } from "../dom.ts";
 import { changeButton } from "../session.ts";
+import { clockText, decimalText, exact, slotRows } from "../forms.ts";
 import { clockInZone, dayInZone, formatInZone, timeOnDay } from "../time.ts";
 
 const RUNNING = new Set(["PENDING", "EXECUTING"]);
@@ -98,8 +99,11 @@ export function rosDayPage(client: Client): HTMLElement {
         await data(client.rpc("admin_update_slot", {
           p_distribution_date: day.value,
           p_slot_number: s.slot_number,
-          p_ros_percentage: Number(pct.value),
-          p_scheduled_for: timeOnDay(day.value, at.value),
+          p_ros_percentage: exact(decimalText(pct.value, `ROS % of slot ${s.slot_number}`)),
+          p_scheduled_for: timeOnDay(
+            day.value,
+            clockText(at.value, `Time of slot ${s.slot_number}`),
+          ),
         }));
         await load();
       });
@@ -158,14 +162,13 @@ export function rosDayPage(client: Client): HTMLElement {
   };
   addRow();
   const readRows = (): SlotInput[] =>
-    [...rows.children].map((tr) => {
-      const [n, pct, at] = [...tr.querySelectorAll("input")].map((i) => i.value);
-      return {
-        slot_number: Number(n),
-        ros_percentage: Number(pct),
-        scheduled_for: timeOnDay(day.value, at),
-      };
-    });
+    slotRows(
+      day.value,
+      [...rows.children].map((tr) => {
+        const [n, pct, at] = [...tr.querySelectorAll("input")].map((i) => i.value);
+        return [n, pct, at] as [string, string, string];
+      }),
+    );
   const queue = changeButton(client, "Queue day", out, async () => {
     const r = await data<{ created: boolean }>(client.rpc("admin_queue_distribution", {
       p_distribution_date: day.value,

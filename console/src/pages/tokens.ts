@@ -4,6 +4,7 @@
 import { data } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
+import { exact, wholeNumber, wholeText } from "../forms.ts";
 import { changeButton } from "../session.ts";
 import { formatInZone } from "../time.ts";
 
@@ -108,12 +109,16 @@ export function tokensPage(client: Client): HTMLElement {
   const depth = field("Min confirmations", { inputmode: "numeric" });
   const [setPolicy, policyOut] = mutate("Set chain policy", async () => {
     const r = await data<Record<string, unknown>>(client.rpc("admin_set_chain_policy", {
-      p_chain_id: Number(chain.input.value),
-      p_max_fee_per_gas: maxFee.input.value ? maxFee.input.value as unknown as number : undefined,
-      p_max_priority_fee_per_gas: maxTip.input.value
-        ? maxTip.input.value as unknown as number
+      p_chain_id: wholeNumber(chain.input.value, "Chain id"),
+      p_max_fee_per_gas: maxFee.input.value
+        ? exact(wholeText(maxFee.input.value, "Max fee per gas"))
         : undefined,
-      p_min_confirmations: depth.input.value ? Number(depth.input.value) : undefined,
+      p_max_priority_fee_per_gas: maxTip.input.value
+        ? exact(wholeText(maxTip.input.value, "Max priority fee per gas"))
+        : undefined,
+      p_min_confirmations: depth.input.value
+        ? wholeNumber(depth.input.value, "Min confirmations")
+        : undefined,
     }));
     return `policy: ${JSON.stringify(r)}`;
   });

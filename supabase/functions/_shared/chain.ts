@@ -185,6 +185,9 @@ export function isRevert(e: JsonRpcError): boolean {
   return e.code === 3 || /revert/i.test(e.message);
 }
 
+/** How deep a nonce's use must be before a missing receipt means another transaction took it. */
+export const TAKEN_DEPTH = 3n;
+
 /**
  * A view of the chain to decide from absence ("no receipt, nonce used": another transaction took
  * it; "no receipt any more": reorganised away). The nonce count is read AT a block seen first
@@ -192,24 +195,29 @@ export function isRevert(e: JsonRpcError): boolean {
  * calls in any order (anvil runs them concurrently), so a count read "latest" could include a
  * block the receipts were read before, and a mined transfer would look taken by another
  * transaction and be paid twice. A node behind the first head (another endpoint, lagging) aborts
- * the view. Strict: any error throws.
+ * the view. `usedBefore` is the nonce count TAKEN_DEPTH blocks below that head: a node's receipt
+ * index can trail its own head (geth indexes a block's transactions after importing it), so only a
+ * nonce used that long ago, with still no receipt of ours, was taken by another transaction.
+ * Strict: any error throws.
  */
 export async function chainView(
   rpc: JsonRpc,
   address: string,
   hashes: string[],
-): Promise<{ head: bigint; used: bigint; receipts: (Receipt | null)[] }> {
+): Promise<{ head: bigint; used: bigint; usedBefore: bigint; receipts: (Receipt | null)[] }> {
   const head = BigInt(await rpc.call<string>("eth_blockNumber", []));
+  const before = head > TAKEN_DEPTH ? head - TAKEN_DEPTH : 0n;
   const res = await rpc.batch<unknown>([
     { method: "eth_getTransactionCount", params: [address, "0x" + head.toString(16)] },
+    { method: "eth_getTransactionCount", params: [address, "0x" + before.toString(16)] },
     { method: "eth_blockNumber", params: [] },
     ...hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
   ]);
   const failed = res.find((r) => r instanceof JsonRpcError);
   if (failed) throw failed;
-  const [used, now, ...found] = res as [string, string, ...(Receipt | null)[]];
+  const [used, usedBefore, now, ...found] = res as [string, string, string, ...(Receipt | null)[]];
   if (BigInt(now) < head) {
     throw new JsonRpcError(-32000, `chain view: a node behind block ${head} answered; retry later`);
   }
-  return { used: BigInt(used), head, receipts: found };
+  return { used: BigInt(used), usedBefore: BigInt(usedBefore), head, receipts: found };
 }

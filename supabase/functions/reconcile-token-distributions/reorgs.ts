@@ -2,7 +2,7 @@
 // called final (deeper than min_confirmations, or a chain without a policy). The books already
 // count those tokens, so nothing is paid again automatically: each is reported as reorg_detected
 // for a person to decide.
-import { chainView } from "../_shared/chain.ts";
+import { chainView, TAKEN_DEPTH } from "../_shared/chain.ts";
 import type { JsonRpc } from "../_shared/json-rpc.ts";
 
 export type ConfirmedTransfer = {
@@ -28,17 +28,24 @@ export async function reorgedAway(
   if (!mine.length) return [];
   // Strict: an RPC failure aborts the run (it is retried later); it is never read as "gone".
   // (A node behind the transfer's block reports it too: an alert to look at, never a payment.)
-  const found = (await chainView(chain, signer, mine.map((t) => t.tx_hash))).receipts;
+  const view = await chainView(chain, signer, mine.map((t) => t.tx_hash));
+  // A receipt missing from one of the newest blocks may not be indexed yet: a later run looks
+  // again. (A head below the transfer's block is a reorganisation, or a node behind: reported.)
+  const settled = (block: bigint) => block > view.head || block <= view.head - TAKEN_DEPTH;
   return mine.flatMap((t, i) =>
-    found[i] && found[i]!.status === "0x1" ? [] : [{
-      kind: "reorg_detected",
-      user_id: t.user_id,
-      tokenization_id: t.tokenization_id,
-      transfer_id: t.transfer_id,
-      tx_hash: t.tx_hash,
-      block_number: t.block_number,
-      amount: t.amount,
-      detail: "a confirmed transfer is no longer on the chain; it is not paid again automatically",
-    }]
+    (view.receipts[i] && view.receipts[i]!.status === "0x1") ||
+      !settled(BigInt(t.block_number))
+      ? []
+      : [{
+        kind: "reorg_detected",
+        user_id: t.user_id,
+        tokenization_id: t.tokenization_id,
+        transfer_id: t.transfer_id,
+        tx_hash: t.tx_hash,
+        block_number: t.block_number,
+        amount: t.amount,
+        detail:
+          "a confirmed transfer is no longer on the chain; it is not paid again automatically",
+      }]
   );
 }

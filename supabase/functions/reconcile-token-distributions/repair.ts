@@ -126,10 +126,15 @@ export async function repair(
       });
       continue;
     }
-    if (BigInt(t.nonce) < used) {
-      // Nothing of ours was mined, yet the nonce is used: another transaction took it.
+    if (BigInt(t.nonce) < view.usedBefore) {
+      // Nothing of ours was mined, yet the nonce was used blocks ago: another transaction took it.
       counts.released += await fail(t, `nonce ${t.nonce} used by another transaction`, true);
       counts.failed++;
+      continue;
+    }
+    if (BigInt(t.nonce) < used) {
+      // Used only in the newest blocks: ours may be there, its receipt not indexed yet. A later
+      // run decides (resending would only be refused as "nonce too low").
       continue;
     }
     if (t.status === "planned") toSign.push(t);
