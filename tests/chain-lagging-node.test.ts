@@ -33,21 +33,28 @@ const wallet = new Wallet(stack.treasury_private_key);
 Deno.env.set("SUPABASE_URL", stack.api_url);
 Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", stack.service_role_key);
 
+/**
+ * An investment whose distribute-tokens run crashed right after broadcasting: the transaction is
+ * sent (mined at once, or waiting for a block without automine), the books say broadcast.
+ */
+async function crashedAfterBroadcast(tokens: number) {
+  const investor = await newInvestor(sql);
+  const inv = await invest(investor, tokens);
+  await sendWebhook(chargeSuccess(inv));
+  const crashed = await distribute({ user_id: investor.id, _fault: "after_broadcast" });
+  assert.equal(crashed.status, 500);
+  const stuck = ((await svc("transfers_to_reconcile", { p_stale_after: "0 seconds" }))
+    .body as (StuckTransfer & { user_id: string })[]).filter((t) => t.user_id === investor.id);
+  assert.equal(stuck.length, 1);
+  assert.equal(stuck[0].status, "broadcast");
+  return { investor, inv, stuck };
+}
+
 Deno.test("nonce from a fresh node, receipt from a lagging one: the mined transfer is confirmed, never failed", async () => {
   await autoDistribute(sql, false);
   const proxy = startChainProxy(stack.chain_rpc_url);
   try {
-    const investor = await newInvestor(sql);
-    const inv = await invest(investor, 5);
-    await sendWebhook(chargeSuccess(inv));
-    // The run crashes right after broadcasting: the transfer is mined, the books say broadcast.
-    const crashed = await distribute({ user_id: investor.id, _fault: "after_broadcast" });
-    assert.equal(crashed.status, 500);
-    const stuck = ((await svc("transfers_to_reconcile", { p_stale_after: "0 seconds" }))
-      .body as (StuckTransfer & { user_id: string })[])
-      .filter((t) => t.user_id === investor.id);
-    assert.equal(stuck.length, 1);
-    assert.equal(stuck[0].status, "broadcast");
+    const { investor, inv, stuck } = await crashedAfterBroadcast(5);
 
     // Odd requests reach a fresh node, even ones a node three blocks behind (no receipt yet).
     // The reconciler either decides from one consistent view or gives up for this run: it never
@@ -83,14 +90,7 @@ Deno.test("a node whose receipt index trails its head: the transfer waits, never
   await autoDistribute(sql, false);
   const proxy = startChainProxy(stack.chain_rpc_url);
   try {
-    const investor = await newInvestor(sql);
-    const inv = await invest(investor, 3);
-    await sendWebhook(chargeSuccess(inv));
-    const crashed = await distribute({ user_id: investor.id, _fault: "after_broadcast" });
-    assert.equal(crashed.status, 500);
-    const stuck = ((await svc("transfers_to_reconcile", { p_stale_after: "0 seconds" }))
-      .body as (StuckTransfer & { user_id: string })[]).filter((t) => t.user_id === investor.id);
-    assert.equal(stuck.length, 1);
+    const { investor, inv, stuck } = await crashedAfterBroadcast(3);
     // One node, consistent with itself: its head and nonce count include the newest block, its
     // receipt index does not yet. The nonce is used, the receipt "missing".
     proxy.setMode("receipts_lag:2");
@@ -116,15 +116,8 @@ Deno.test("a block arriving in the middle of the reconciler's batch never makes 
   const proxy = startChainProxy(stack.chain_rpc_url);
   await chain.call("evm_setAutomine", [false]);
   try {
-    const investor = await newInvestor(sql);
-    const inv = await invest(investor, 7);
-    await sendWebhook(chargeSuccess(inv));
-    // Broadcast, then the run crashes: the transaction waits in the pool for the next block.
-    const crashed = await distribute({ user_id: investor.id, _fault: "after_broadcast" });
-    assert.equal(crashed.status, 500);
-    const stuck = ((await svc("transfers_to_reconcile", { p_stale_after: "0 seconds" }))
-      .body as (StuckTransfer & { user_id: string })[]).filter((t) => t.user_id === investor.id);
-    assert.equal(stuck.length, 1);
+    // The transaction waits in the pool for the next block.
+    const { investor, inv, stuck } = await crashedAfterBroadcast(7);
     // The node answers the batch's receipts, then a block (with that transaction) arrives, then
     // it answers the rest: a nonce read at "latest" would already count the transaction.
     proxy.setMode("mine_mid_batch");
