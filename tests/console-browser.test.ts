@@ -2,8 +2,9 @@
 // real stack: sign in with password and TOTP; declare a two-slot day a minute ahead and watch both
 // slots reach COMPLETED with their paid counts (the test calls execute_due_slots as pg_cron would:
 // test stacks keep cron off); add two slots after completion; cancel one, retry one; an aal1
-// admin is asked to verify before a change; a wrong code is refused. A screenshot of each step
-// is kept in test-artifacts/console/.
+// admin is asked to verify before a change; a wrong code is refused. Then a pending slot edited
+// (bad input refused on the page), the tokens and audit pages, and a non-admin who sees nothing.
+// A screenshot of each step is kept in test-artifacts/console/.
 import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
 import { ensureUser } from "../local/auth/api.ts";
@@ -59,10 +60,24 @@ async function fillSlotRows(page: Page, rows: { n: number; pct: string; hhmm: st
 
 const slotRow = (page: Page, n: number) => page.locator("tr", { hasText: `Slot ${n}` }).first();
 
+const noChromium = !(await Deno.stat(CHROMIUM).then(() => true, () => false));
+
+/** A new admin with an authenticator, signed in to aal2 on `page`. */
+async function signedInAdmin(page: Page) {
+  const secret = newSecret();
+  const email = `console-${crypto.randomUUID()}@test.io`;
+  const password = "console-test-password";
+  await ensureUser(sql, { email, password, appMetadata: { role: "admin" }, totpSecret: secret });
+  await signIn(page, email, password);
+  await page.getByLabel("Authentication code").fill(codeAt(secret, stepAt(Date.now())));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.getByText("verified (aal2)").waitFor();
+}
+
 Deno.test({
   name:
     "the console: MFA sign-in, a two-slot day paid, slots added after completion, cancel, retry, aal1 refused",
-  ignore: !(await Deno.stat(CHROMIUM).then(() => true, () => false)),
+  ignore: noChromium,
   fn: async () => {
     const secret = newSecret();
     const email = `console-${crypto.randomUUID()}@test.io`;
@@ -157,6 +172,83 @@ Deno.test({
         p_distribution_date: first.day,
         p_slot_number: base + 2,
       }, stack.service_role_key);
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the console: a pending slot edited (bad input refused before sending), the tokens and audit pages, a non-admin sees nothing",
+  ignore: noChromium,
+  fn: async () => {
+    // A day far ahead, different on every run: nothing of it is ever due during the tests.
+    const ahead = 100 + Math.floor(Math.random() * 900);
+    const day = dayInZone(new Date(Date.now() + ahead * 86_400_000));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+      await signedInAdmin(page);
+      await page.getByLabel("Day").fill(day);
+      await fillSlotRows(page, [{ n: 7, pct: "0.5", hhmm: "10:00" }]);
+      await page.getByRole("button", { name: "Queue day" }).click();
+      await slotRow(page, 7).getByText("PENDING").waitFor();
+
+      // Not a number: refused on the page, naming the field; nothing reaches the database.
+      await page.getByLabel("ROS % of slot 7").fill("abc");
+      await slotRow(page, 7).getByRole("button", { name: "Save" }).click();
+      await page.getByRole("alert").getByText('ROS % of slot 7: "abc" is not a decimal number')
+        .waitFor();
+      await snap(page, "edit-refused-before-sending");
+      const [before] = await sql`select ros_percentage::text as pct from app.ros_slots
+                                  where distribution_date = ${day} and slot_number = 7`;
+      assert.equal(before.pct, "0.5000");
+
+      // A new percentage and time: saved exactly, shown in the business zone with its offset.
+      await page.getByLabel("ROS % of slot 7").fill("0.7525");
+      await page.getByLabel("Time of slot 7").fill("11:30");
+      await slotRow(page, 7).getByRole("button", { name: "Save" }).click();
+      await slotRow(page, 7).getByText("0.7525").waitFor();
+      await slotRow(page, 7).getByText(`${day} 11:30:00 +01:00`).waitFor();
+      await snap(page, "slot-edited");
+
+      // Tokens: the report and the alerts render; a fee cap that is not a whole number of wei is
+      // refused before anything is sent (the chain policy stays as it is).
+      await page.getByRole("button", { name: "Tokens", exact: true }).click();
+      await page.locator("section", { hasText: "Distribution report" }).locator("pre").waitFor();
+      await page.getByRole("heading", { name: "Token alerts" }).waitFor();
+      await page.getByLabel("Max fee per gas (wei)").fill("1.5");
+      await page.getByRole("button", { name: "Set chain policy" }).click();
+      await page.getByRole("alert").getByText('Max fee per gas: "1.5" is not a whole number')
+        .waitFor();
+      await snap(page, "tokens-page");
+
+      // Audit: the edit, with the state before and after.
+      await page.getByRole("button", { name: "Audit", exact: true }).click();
+      const edit = page.locator("tr", { hasText: "update_slot" }).filter({ hasText: day }).first();
+      await edit.waitFor();
+      assert.match((await edit.textContent()) ?? "", /0\.7525/);
+      await snap(page, "audit-page");
+
+      // A signed-in user who is not an admin: nothing of the dashboard.
+      const email = `investor-${crypto.randomUUID()}@test.io`;
+      await ensureUser(sql, { email, password: "investor-password" });
+      const investor = await browser.newPage();
+      await investor.goto(stack.console_url);
+      await investor.getByLabel("Email").fill(email);
+      await investor.getByLabel("Password").fill("investor-password");
+      await investor.getByRole("button", { name: "Sign in" }).click();
+      await investor.getByText("This account is not an admin: there is nothing to show.").waitFor();
+      assert.equal(await investor.getByRole("button", { name: "Tokens", exact: true }).count(), 0);
+      assert.equal(await investor.getByLabel("Day").count(), 0);
+      await snap(investor, "non-admin-sees-nothing");
+    } finally {
+      await rpcHttp(
+        "admin_cancel_slot",
+        { p_distribution_date: day, p_slot_number: 7 },
+        stack
+          .service_role_key,
+      );
       await browser.close();
       await sql.end();
     }
