@@ -68,6 +68,7 @@ try {
     for (
       const [name, x] of [
         ["webhook", r.webhook],
+        ["(not measured: its warm-up, a tenth as many, right after start)", r.warmup],
         ["baseline: health", r.health],
         ["baseline: record_paystack_event from 32 database connections", r.database],
       ] as const

@@ -35,6 +35,10 @@ export async function startGateway(opts: GatewayOptions) {
     max: POOL_SIZE,
     onnotice: () => {},
     prepare: false,
+    // One request's message in flight per connection: a reset connection then proves that message
+    // never ran (gateway/errors.ts, neverDelivered), so it is safe to send again. (A postgres.js
+    // option its type declarations leave out.)
+    ...{ max_pipeline: 1 } as object,
     connect_timeout: 3,
     // postgres.js delays a reconnect by 3^n/100 s (up to 20 s) after n connection errors, counted
     // across the pool: after a restart has killed all eight connections, that held requests for

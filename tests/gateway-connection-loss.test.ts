@@ -2,16 +2,17 @@
 // between a postgres.js pool and the stack's real Postgres and cuts the connection at a chosen
 // moment, with a TCP reset (what a connection that died while idle gives on its next query on some
 // kernels: the CI failure of 2026-11-22, one of ten concurrent webhooks answered 503) or after
-// forwarding COMMIT and closing (the request did commit: running it again would apply it twice).
+// forwarding the request's message and closing (the request did commit: running it again would
+// apply it twice). The gateway sends each request as one message (gateway/transaction.ts).
 import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
 import postgres from "postgres";
 import { startGateway } from "../local/gateway.ts";
-import { inTransaction } from "../local/gateway/transaction.ts";
+import { literal, runStatement } from "../local/gateway/transaction.ts";
 import { db, stack } from "./_support/stack.ts";
 
-type Cut = "none" | "reset-on-next-query" | "after-commit";
+type Cut = "none" | "reset-on-next-query" | "after-delivery";
 
 /** A proxy to the stack's Postgres whose next client connection activity can be cut. */
 function cuttingProxy() {
@@ -30,8 +31,8 @@ function cuttingProxy() {
         client.resetAndDestroy();
         return;
       }
-      // COMMIT reaches Postgres, but its answer never reaches the client.
-      if (state.cut === "after-commit" && /COMMIT/i.test(chunk.toString("latin1"))) {
+      // The request reaches Postgres (and commits), but its answer never reaches the client.
+      if (state.cut === "after-delivery") {
         state.cut = "none";
         answerLost = true;
         server.write(chunk);
@@ -79,7 +80,12 @@ async function withProxiedPool(run: (pool: postgres.Sql, cut: (c: Cut) => void) 
   const port = await proxy.ready;
   const url = new URL(stack.db_url);
   url.port = String(port);
-  const pool = postgres(url.toString(), { max: 1, prepare: false, onnotice: () => {} });
+  const pool = postgres(url.toString(), {
+    max: 1,
+    prepare: false,
+    onnotice: () => {},
+    ...{ max_pipeline: 1 } as object,
+  });
   try {
     // Warm the pool: the connection exists and is idle, as in a gateway that has served requests.
     await pool`select 1`;
@@ -94,25 +100,29 @@ Deno.test("a pooled connection reset before the request ran: the request is retr
   const tag = crypto.randomUUID();
   await withProxiedPool(async (pool, cut) => {
     cut("reset-on-next-query");
-    const n = await inTransaction(pool, service, false, async (tx) => {
-      await tx`insert into public.zz_connection_loss (tag) values (${tag})`;
-      return 1;
-    });
-    assert.equal(n, 1);
+    const rows = await runStatement(
+      pool,
+      service,
+      false,
+      `insert into public.zz_connection_loss (tag) values (${literal(tag)}) returning 1 as n`,
+    );
+    assert.deepEqual(rows.map((r) => r.n), [1]);
   });
   const rows = await admin`select 1 from public.zz_connection_loss where tag = ${tag}`;
   assert.equal(rows.length, 1, "applied exactly once");
 });
 
-Deno.test("a connection lost after COMMIT was sent is never retried: the request may have committed", async () => {
+Deno.test("a connection lost after the request was sent is never retried: it may have committed", async () => {
   const tag = crypto.randomUUID();
   await withProxiedPool(async (pool, cut) => {
-    cut("after-commit");
+    cut("after-delivery");
     await assert.rejects(
-      inTransaction(pool, service, false, async (tx) => {
-        await tx`insert into public.zz_connection_loss (tag) values (${tag})`;
-        return 1;
-      }),
+      runStatement(
+        pool,
+        service,
+        false,
+        `insert into public.zz_connection_loss (tag) values (${literal(tag)})`,
+      ),
       "the caller learns that the outcome is unknown",
     );
   });

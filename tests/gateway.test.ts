@@ -1,6 +1,8 @@
 // The gateway against the real stack: PostgREST's role switching, error mapping, supabase-js, and
 // the net.http_post queue delivered only after commit.
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { literal } from "../local/gateway/transaction.ts";
 import { signJwt } from "../local/jwt.ts";
 import { client, db, rpcHttp, stack, untypedClient, userJwt } from "./_support/stack.ts";
 
@@ -157,6 +159,67 @@ Deno.test("protected functions need a JWT at the gateway (verify_jwt)", async ()
   });
   assert.equal(u.status, 403, "a plain user is not the service or an MFA admin");
   await u.body?.cancel();
+});
+
+// The gateway sends each request as one message of literals (local/gateway/transaction.ts): no
+// text may escape its literal or come back changed.
+const nasty = fc.constantFrom(
+  "'",
+  "\\",
+  "\\'",
+  "''",
+  "E'\\'",
+  "$$",
+  "$1",
+  "'); drop table app.settings; --",
+  "\\x41\\n\\u0041",
+  "\u00e9\u{1f600}\u200b",
+  ";\nselect 1;",
+);
+const text = fc.oneof(
+  nasty,
+  fc.string({ unit: "grapheme" }),
+  fc.array(fc.oneof(nasty, fc.string({ unit: "grapheme" })), { maxLength: 4 }).map((x) =>
+    x.join("")
+  ),
+);
+
+Deno.test("literal(): any text reads back from Postgres exactly as it was", async () => {
+  await fc.assert(
+    fc.asyncProperty(text, async (s) => {
+      const [{ v }] = await sql.unsafe(`select ${literal(s)}::text as v`);
+      assert.equal(v, s);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("RPC arguments of any text reach the function exactly, through supabase-js", async () => {
+  await fc.assert(
+    fc.asyncProperty(text, text, async (t, inJson) => {
+      const { data, error } = await untypedClient(stack.service_role_key).rpc("zz_echo", {
+        p_n: "12345678901234567890.000000001",
+        p_j: { [inJson]: [inJson] },
+        p_t: t,
+      });
+      assert.equal(error, null);
+      assert.deepEqual(data, {
+        n: 12345678901234567890.000000001,
+        j: { [inJson]: [inJson] },
+        t,
+      });
+    }),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("a NUL character in a filter is 400 22021, as Postgres refuses it in a parameter", async () => {
+  const r = await fetch(`${stack.api_url}/rest/v1/my_wallets?kind=eq.a%00b`, {
+    headers: { apikey: stack.anon_key, authorization: `Bearer ${stack.service_role_key}` },
+  });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).code, "22021");
+  assert.throws(() => literal("a\u0000b"), /0x00/);
 });
 
 Deno.test({

@@ -74,6 +74,30 @@ export function isUnreachable(e: unknown): boolean {
   );
 }
 
+/**
+ * Errors that prove a request's message never ran, so that sending it again cannot apply it twice:
+ * the connection could not be made (nothing was sent), or it was reset. A backend that has read a
+ * message closes its socket with FIN whatever happens next (Postgres reads a message whole before
+ * it runs it, and Linux resets a closed socket only when unread data is left in it): a reset means
+ * the message was never read, as when it went to a pooled connection whose backend had exited
+ * (a restart). Any other loss (closed, ended, 57P01 after the message went out) leaves the outcome
+ * unknown: never retried. This needs one message in flight per connection (`max_pipeline: 1`).
+ */
+const NEVER_DELIVERED = new Set([
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "ECONNRESET",
+  "EPIPE",
+  "57P03",
+]);
+
+export function neverDelivered(e: unknown): boolean {
+  const err = e as PgError;
+  if (err?.code && NEVER_DELIVERED.has(err.code)) return true;
+  return /ECONNREFUSED|ECONNRESET/.test(String(err?.message ?? ""));
+}
+
 export function errorBody(e: PgError) {
   return {
     code: e.code ?? "PGRST000",

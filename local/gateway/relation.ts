@@ -5,7 +5,7 @@ import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { jsonResponse } from "./errors.ts";
 import { failure } from "./failure.ts";
-import { catalogRead, inTransaction } from "./transaction.ts";
+import { catalogRead, literal, runStatement } from "./transaction.ts";
 
 type Sql = postgres.Sql;
 
@@ -66,81 +66,82 @@ export async function selectRelation(
       hint: null,
     });
   const seen = new Set<string>();
-  const params: string[] = [];
   const where: string[] = [];
   let select = ["*"];
   let order = "";
   let limit = "";
-  for (const [key, value] of query) {
-    if (["select", "order", "limit", "offset"].includes(key)) {
-      if (seen.has(key)) return bad(`"${key}" is given more than once`);
-      seen.add(key);
-    }
-    if (key === "select") {
-      select = value.split(",").map((c) => c.trim());
-      const wrong = select.find((c) => c !== "*" && !known(c));
-      if (wrong !== undefined) return unknownColumn(wrong);
-      continue;
-    }
-    if (key === "order") {
-      const terms: string[] = [];
-      for (const term of value.split(",")) {
-        const [c, ...mods] = term.split(".");
-        if (!known(c)) return unknownColumn(c);
-        const dir = mods.find((m) => m === "asc" || m === "desc") ?? "asc";
-        const nulls = mods.find((m) => m === "nullsfirst" || m === "nullslast");
-        if (mods.some((m) => !["asc", "desc", "nullsfirst", "nullslast"].includes(m))) {
-          return bad(`"failed to parse order (${value})"`);
+  // literal() refuses a NUL character (22021), as Postgres refuses it in a parameter.
+  try {
+    for (const [key, value] of query) {
+      if (["select", "order", "limit", "offset"].includes(key)) {
+        if (seen.has(key)) return bad(`"${key}" is given more than once`);
+        seen.add(key);
+      }
+      if (key === "select") {
+        select = value.split(",").map((c) => c.trim());
+        const wrong = select.find((c) => c !== "*" && !known(c));
+        if (wrong !== undefined) return unknownColumn(wrong);
+        continue;
+      }
+      if (key === "order") {
+        const terms: string[] = [];
+        for (const term of value.split(",")) {
+          const [c, ...mods] = term.split(".");
+          if (!known(c)) return unknownColumn(c);
+          const dir = mods.find((m) => m === "asc" || m === "desc") ?? "asc";
+          const nulls = mods.find((m) => m === "nullsfirst" || m === "nullslast");
+          if (mods.some((m) => !["asc", "desc", "nullsfirst", "nullslast"].includes(m))) {
+            return bad(`"failed to parse order (${value})"`);
+          }
+          terms.push(
+            `"${c}" ${dir}${
+              nulls ? (nulls === "nullsfirst" ? " nulls first" : " nulls last") : ""
+            }`,
+          );
         }
-        terms.push(
-          `"${c}" ${dir}${nulls ? (nulls === "nullsfirst" ? " nulls first" : " nulls last") : ""}`,
-        );
+        order = " order by " + terms.join(", ");
+        continue;
       }
-      order = " order by " + terms.join(", ");
-      continue;
-    }
-    if (key === "limit" || key === "offset") {
-      if (!/^\d{1,18}$/.test(value)) return bad(`"failed to parse ${key} (${value})"`);
-      limit += ` ${key} ${value}`;
-      continue;
-    }
-    if (!known(key)) return unknownColumn(key);
-    const m = /^(not\.)?([a-z]+)\.(.*)$/s.exec(value);
-    if (!m) return bad(`"failed to parse filter (${value})"`, `${key}=${value}`);
-    const [, not, op, operand] = m;
-    const col = `"${key}"`;
-    const type = columns.get(key)!;
-    let clause: string;
-    if (op === "is") {
-      if (!["null", "true", "false", "unknown"].includes(operand)) {
-        return bad(`"failed to parse filter (${value})"`, `${key}=${value}`);
+      if (key === "limit" || key === "offset") {
+        if (!/^\d{1,18}$/.test(value)) return bad(`"failed to parse ${key} (${value})"`);
+        limit += ` ${key} ${value}`;
+        continue;
       }
-      clause = `${col} is ${operand}`;
-    } else if (op === "in") {
-      const list = /^\((.*)\)$/s.exec(operand);
-      if (!list) return bad(`"failed to parse filter (${value})"`, `${key}=${value}`);
-      const items = list[1] === "" ? [] : list[1].split(",").map((s) => s.replace(/^"|"$/g, ""));
-      const refs = items.map((v) => {
-        params.push(v);
-        return `$${params.length}::text::${type}`;
-      });
-      clause = refs.length ? `${col} in (${refs.join(", ")})` : "false";
-    } else if (op === "like" || op === "ilike") {
-      params.push(operand.replaceAll("*", "%"));
-      clause = `${col}::text ${OPS[op]} $${params.length}::text`;
-    } else if (OPS[op]) {
-      params.push(operand);
-      clause = `${col} ${OPS[op]} $${params.length}::text::${type}`;
-    } else {
-      return bad(`"failed to parse filter (${value})"`, `unknown operator ${op}`);
+      if (!known(key)) return unknownColumn(key);
+      const m = /^(not\.)?([a-z]+)\.(.*)$/s.exec(value);
+      if (!m) return bad(`"failed to parse filter (${value})"`, `${key}=${value}`);
+      const [, not, op, operand] = m;
+      const col = `"${key}"`;
+      const type = columns.get(key)!;
+      let clause: string;
+      if (op === "is") {
+        if (!["null", "true", "false", "unknown"].includes(operand)) {
+          return bad(`"failed to parse filter (${value})"`, `${key}=${value}`);
+        }
+        clause = `${col} is ${operand}`;
+      } else if (op === "in") {
+        const list = /^\((.*)\)$/s.exec(operand);
+        if (!list) return bad(`"failed to parse filter (${value})"`, `${key}=${value}`);
+        const items = list[1] === "" ? [] : list[1].split(",").map((s) => s.replace(/^"|"$/g, ""));
+        const refs = items.map((v) => `${literal(v)}::text::${type}`);
+        clause = refs.length ? `${col} in (${refs.join(", ")})` : "false";
+      } else if (op === "like" || op === "ilike") {
+        clause = `${col}::text ${OPS[op]} ${literal(operand.replaceAll("*", "%"))}::text`;
+      } else if (OPS[op]) {
+        clause = `${col} ${OPS[op]} ${literal(operand)}::text::${type}`;
+      } else {
+        return bad(`"failed to parse filter (${value})"`, `unknown operator ${op}`);
+      }
+      where.push(not ? `not (${clause})` : clause);
     }
-    where.push(not ? `not (${clause})` : clause);
+  } catch (e) {
+    return failure(e, caller);
   }
   const colList = select.map((c) => (c === "*" ? "*" : `"${c}"`)).join(", ");
   const text = `select coalesce(jsonb_agg(t), '[]'::jsonb)::text as r from (select ${colList}
     from public."${name}"${where.length ? " where " + where.join(" and ") : ""}${order}${limit}) t`;
   try {
-    const rows = await inTransaction(sql, caller, true, (tx) => tx.unsafe(text, params));
+    const rows = await runStatement<{ r: string }>(sql, caller, true, text);
     return new Response(rows[0].r, {
       status: 200,
       headers: { "content-type": "application/json; charset=utf-8" },

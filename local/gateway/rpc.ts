@@ -6,7 +6,7 @@ import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { failure } from "./failure.ts";
 import { jsonResponse } from "./errors.ts";
-import { catalogRead, inTransaction } from "./transaction.ts";
+import { catalogRead, literal, runStatement } from "./transaction.ts";
 
 type Sql = postgres.Sql;
 type Signature = {
@@ -139,9 +139,16 @@ export async function callRpc(
   const columns = args.keys.map((k) => `${quoteIdent(k)} ${sig.types[sig.names.indexOf(k)]}`);
   const named = args.keys.map((k) => `${quoteIdent(k)} => a.${quoteIdent(k)}`);
   const call = `public.${quoteIdent(name)}(${named.join(", ")})`;
-  const from = args.keys.length
-    ? ` from pg_catalog.json_to_record($1::text::json) as a(${columns.join(", ")})`
-    : "";
+  let from = "";
+  try {
+    from = args.keys.length
+      ? ` from pg_catalog.json_to_record(${literal(args.text)}::text::json) as a(${
+        columns.join(", ")
+      })`
+      : "";
+  } catch (e) {
+    return failure(e, caller);
+  }
   const query = sig.retset
     ? `select coalesce(pg_catalog.jsonb_agg(r), '[]'::jsonb)::text as r${
       from || " from (select) a"
@@ -152,12 +159,7 @@ export async function callRpc(
   // PostgREST: GET and HEAD are read-only, and so is POST to a STABLE or IMMUTABLE function.
   const readOnly = method === "GET" || method === "HEAD" || !sig.volatile;
   try {
-    const rows = await inTransaction(
-      sql,
-      caller,
-      readOnly,
-      (tx) => tx.unsafe(query, args.keys.length ? [args.text] : []),
-    );
+    const rows = await runStatement<{ r: string | null }>(sql, caller, readOnly, query);
     return new Response(rows[0].r ?? "null", {
       status: 200,
       headers: { "content-type": "application/json; charset=utf-8" },
