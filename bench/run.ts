@@ -7,7 +7,7 @@ import { benchCatchUp } from "./ros-catch-up.ts";
 import { benchRosSlot } from "./ros-slot.ts";
 import { benchFinality } from "./token-finality.ts";
 import { benchTokens } from "./token-distribution.ts";
-import { benchWebhook } from "./webhook.ts";
+import { benchWebhook, PACED_PER_SECOND } from "./webhook.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);
@@ -67,7 +67,8 @@ try {
     );
     for (
       const [name, x] of [
-        ["webhook", r.webhook],
+        ["webhook, 32 senders each sending again at its answer (the most it takes)", r.webhook],
+        [`webhook, deliveries due at ${PACED_PER_SECOND}/s (the goal's rate)`, r.paced],
         ["(not measured: its warm-up, a tenth as many, right after start)", r.warmup],
         ["baseline: health", r.health],
         ["baseline: record_paystack_event from 32 database connections", r.database],

@@ -12,13 +12,18 @@ insert into app.settings (key, value) values
   ('overdue_slot_after', '5 minutes')
 on conflict (key) do nothing;
 
+-- plpgsql, not sql: a sql function with its own search_path is never inlined, and is parsed and
+-- planned again in every transaction that calls it (~50 us, twice per Paystack event); plpgsql
+-- keeps its plan for the session.
 create or replace function app.setting(p_key text)
 returns text
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select value from app.settings where key = p_key
+begin
+  return (select s.value from app.settings s where s.key = p_key);
+end
 $$;
 
 -- Dates of distributions are calendar days in this zone (Africa/Lagos unless configured).
@@ -54,15 +59,18 @@ $$;
 -- The service role, or an internal caller (pg_cron, a migration, psql as owner) that has not
 -- switched to an API role. Inside security definer functions current_user is the owner, but the
 -- `role` setting still tells which API role PostgREST switched to.
+-- (plpgsql for the reason app.setting gives.)
 create or replace function app.is_service()
 returns boolean
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select coalesce(auth.jwt() ->> 'role', '') = 'service_role'
+begin
+  return coalesce(auth.jwt() ->> 'role', '') = 'service_role'
       or coalesce(nullif(pg_catalog.current_setting('role', true), ''), 'none')
-         not in ('anon', 'authenticated', 'service_role')
+         not in ('anon', 'authenticated', 'service_role');
+end
 $$;
 
 -- Service-only RPCs: 42501 with the given reason for anyone else.

@@ -308,25 +308,27 @@ begin
   v_reference := app.paystack_reference(v_data);
   perform app.require_text(v_reference, 'data.reference', app.max_reference_length());
 
-  insert into app.paystack_events (event_type, event_id, reference, payload)
-  values (v_type, v_event_id, v_reference, p_event)
-  on conflict (event_type, event_id) do nothing
-  returning id into v_row;
-  if v_row is null then
-    -- A retry of an event we already have: report, change nothing.
-    select * into v_prev from app.paystack_events where event_type = v_type and event_id = v_event_id;
-    return jsonb_build_object('outcome', 'duplicate', 'investment_id', v_prev.investment_id,
-      'user_id', (select user_id from app.investments where id = v_prev.investment_id),
-      'first_outcome', v_prev.outcome);
+  -- A retry of an event we already have (most deliveries: Paystack retries until it sees a 200):
+  -- report it, change nothing, take no lock.
+  select * into v_prev from app.paystack_events where event_type = v_type and event_id = v_event_id;
+  if v_prev.id is null then
+    if v_type = 'charge.success' or v_type like 'refund.%' or v_type like 'charge.dispute.%' then
+      -- The investment's row lock orders this event against every other event for the reference
+      -- (another delivery of this one included) and against a distribution claim: exactly one of
+      -- a reversal and a claim wins.
+      select * into v_inv from app.investments where reference = v_reference for update;
+      if v_inv.id is not null then
+        -- Under the lock: a delivery of this event that got here first has committed by now.
+        select * into v_prev from app.paystack_events
+         where event_type = v_type and event_id = v_event_id;
+      end if;
+    end if;
   end if;
-
-  if v_type <> 'charge.success' and v_type not like 'refund.%' and v_type not like 'charge.dispute.%' then
-    v_outcome := 'ignored';
-  else
-    -- The investment's row lock orders this event against every other event for the reference
-    -- and against a distribution claim: exactly one of a reversal and a claim wins.
-    select * into v_inv from app.investments where reference = v_reference for update;
-    if v_inv.id is null then
+  if v_prev.id is null then
+    if v_type <> 'charge.success' and v_type not like 'refund.%'
+       and v_type not like 'charge.dispute.%' then
+      v_outcome := 'ignored';
+    elsif v_inv.id is null then
       v_outcome := 'unknown_reference';
     elsif v_type = 'charge.success' then
       v_outcome := app.apply_charge_success(v_inv, v_data);
@@ -337,9 +339,27 @@ begin
     else
       v_outcome := 'ignored';
     end if;
+    -- Stored once, with what it did (one write: no second update of the row).
+    insert into app.paystack_events (event_type, event_id, reference, payload, outcome, investment_id)
+    values (v_type, v_event_id, v_reference, p_event, v_outcome, v_inv.id)
+    on conflict (event_type, event_id) do nothing
+    returning id into v_row;
+    if v_row is null then
+      if v_inv.id is not null then
+        -- Cannot happen under the investment's lock; were it to, what was applied is undone with
+        -- this transaction and the caller retries (503), to be answered duplicate.
+        perform app.fail('40001', 'the event was recorded concurrently; retry');
+      end if;
+      -- An event without an investment (ignored, unknown reference) took no lock, and applied
+      -- nothing: a concurrent delivery stored it first.
+      select * into v_prev from app.paystack_events where event_type = v_type and event_id = v_event_id;
+    end if;
   end if;
-
-  update app.paystack_events set outcome = v_outcome, investment_id = v_inv.id where id = v_row;
+  if v_row is null then
+    return jsonb_build_object('outcome', 'duplicate', 'investment_id', v_prev.investment_id,
+      'user_id', (select user_id from app.investments where id = v_prev.investment_id),
+      'first_outcome', v_prev.outcome);
+  end if;
   return jsonb_build_object('outcome', v_outcome, 'investment_id', v_inv.id, 'user_id', v_inv.user_id,
     'payment_status', (select payment_status from app.investments where id = v_inv.id));
 end
