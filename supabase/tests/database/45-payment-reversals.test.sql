@@ -2,7 +2,7 @@
 -- duplicates, partial debits, the claim and the failed transfer under a reversal, the alerts,
 -- admin_resolve_investment (actions, errors, roles) and the investor's history.
 begin;
-select plan(173);
+select plan(176);
 
 select tests.create_user('rev@test.io') as u \gset
 select tests.create_user('rev-admin@test.io', true) as adm \gset
@@ -260,6 +260,19 @@ select is((select jsonb_agg(e ->> 'outcome') from public.my_investments m, jsonb
   '["refund_recorded", "ignored"]'::jsonb, 'with what each did');
 select is((select payment_status from public.my_investments where reference = :'r1'), 'refunded', 'and the status');
 select throws_ok($$select payload from app.paystack_events$$, '42501', null, 'an investor never reads an event''s payload');
+
+-- A new event is written once, with its outcome; a retry writes nothing (this transaction's own
+-- counts, in pg_stat_xact_user_tables).
+select tests.authenticate_as_service();
+select tests.rv_investment(:'u', :'tok', 'pending') as w1 \gset
+select n_tup_ins as ins0, n_tup_upd as upd0 from pg_stat_xact_user_tables
+ where schemaname = 'app' and relname = 'paystack_events' \gset
+select is(tests.rv_event('charge.success', 'one-write-1', :'w1'), 'investment_confirmed', 'a new charge confirms');
+select is(tests.rv_event('charge.success', 'one-write-1', :'w1'), 'duplicate', 'its retry is a duplicate');
+select is((select array[n_tup_ins - :ins0, n_tup_upd - :upd0] from pg_stat_xact_user_tables
+            where schemaname = 'app' and relname = 'paystack_events'), array[1, 0]::bigint[],
+  'the event was inserted once with its outcome and never updated; the retry wrote nothing');
+select tests.clear_authentication();
 
 select * from finish();
 rollback;
