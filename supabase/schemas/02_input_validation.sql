@@ -10,6 +10,22 @@ insert into app.settings (key, value) values
   ('max_note_length', '2000')
 on conflict (key) do nothing;
 
+-- numeric has NaN and ±Infinity: JSON has neither, but the string "NaN" or "Infinity" becomes one
+-- when it is read as a numeric parameter. No amount, percentage or count may be one: this is the
+-- one definition of "finite" the helpers below share. (plpgsql: its plan is cached; a sql function
+-- with its own search_path would be planned again in every transaction.)
+create or replace function app.is_finite(p_value numeric)
+returns boolean
+language plpgsql
+immutable
+parallel safe
+set search_path = ''
+as $$
+begin
+  return p_value not in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric);
+end
+$$;
+
 -- Money: finite, at most 2 decimals (never rounded), within max_money; positive or non-negative.
 -- Null is the caller's business (optional arguments keep their meaning).
 create or replace function app.require_money(p_value numeric, p_name text, p_positive boolean)
@@ -22,7 +38,7 @@ begin
   if p_value is null then
     return;
   end if;
-  if p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric) then
+  if not app.is_finite(p_value) then
     perform app.fail('PT400', format('%s must be a finite amount, not %s', p_name, p_value));
   end if;
   if p_value <> pg_catalog.round(p_value, 2) then
@@ -49,7 +65,7 @@ stable
 set search_path = ''
 as $$
 begin
-  if p_value is null or p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)
+  if p_value is null or not app.is_finite(p_value)
      or p_value <= 0 or p_value > 100 then
     perform app.fail('PT400', format('%s must be greater than 0 and at most 100', p_name));
   end if;
@@ -70,7 +86,7 @@ begin
   if p_value is null then
     return;
   end if;
-  if p_value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)
+  if not app.is_finite(p_value)
      or p_value <> pg_catalog.trunc(p_value) or p_value < 0 or p_value >= 1e77 then
     perform app.fail('PT400', format('%s must be a whole, non-negative number of base units', p_name));
   end if;
