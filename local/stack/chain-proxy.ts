@@ -4,7 +4,9 @@
 // fresh node per request (a load balancer over nodes at different heights), or a block arriving in
 // the middle of a batch (a node answering a batch's calls concurrently), or a receipt index that
 // trails the node's own head by N blocks (geth indexes a block's transactions after importing it;
-// head, nonces and balances are fresh, receipts of the newest N blocks not found yet). The chain behind it
+// head, nonces and balances are fresh, receipts of the newest N blocks not found yet), or a node
+// that refuses a batch of more than N calls as geth does over its --rpc.batch-request-limit (one
+// error for the whole batch, with the first call's id). The chain behind it
 // is real; only the node in front of it is unreliable. Test stacks (ALLOW_FAULT_INJECTION) put it
 // first in CHAIN_RPC_URL, with anvil itself as the second endpoint; tests and the chaos harness
 // switch its mode with POST /__fault {"mode": "..."}.
@@ -15,7 +17,8 @@ export type ProxyMode =
   | `lag:${number}`
   | `flap:${number}`
   | "mine_mid_batch"
-  | `receipts_lag:${number}`;
+  | `receipts_lag:${number}`
+  | `batch_limit:${number}`;
 
 type Call = { jsonrpc: "2.0"; id: number | string; method: string; params?: unknown[] };
 type Answer = { jsonrpc: "2.0"; id: number | string; result?: unknown; error?: unknown };
@@ -24,7 +27,8 @@ const BLOCK_TAGS = new Set(["latest", "pending", "safe", "finalized"]);
 
 export function isProxyMode(m: unknown): m is ProxyMode {
   return typeof m === "string" &&
-    /^(ok|down|429|lag:\d{1,3}|flap:\d{1,3}|mine_mid_batch|receipts_lag:\d{1,3})$/.test(m);
+    /^(ok|down|429|lag:\d{1,3}|flap:\d{1,3}|mine_mid_batch|receipts_lag:\d{1,3}|batch_limit:[1-9]\d{0,3})$/
+      .test(m);
 }
 
 export function startChainProxy(upstream: string, port = 0) {
@@ -113,6 +117,13 @@ export function startChainProxy(upstream: string, port = 0) {
     requests++;
     if (mode === "down") return new Response("upstream unavailable", { status: 503 });
     if (mode === "429") return new Response("rate limited", { status: 429 });
+    if (mode.startsWith("batch_limit:") && calls.length > Number(mode.split(":")[1])) {
+      return Response.json([{
+        jsonrpc: "2.0",
+        id: calls[0].id,
+        error: { code: -32600, message: "batch too large" },
+      }]);
+    }
     let answers: Answer[];
     if (mode === "mine_mid_batch") {
       answers = await midBatchBlock(calls);

@@ -51,9 +51,10 @@ export function isNonceTooLow(e: JsonRpcError): boolean {
 }
 
 export async function broadcast(rpc: JsonRpc, raws: string[]): Promise<(string | JsonRpcError)[]> {
-  return await rpc.batch<string>(
+  const sent = await rpc.batches<string>(
     raws.map((raw) => ({ method: "eth_sendRawTransaction", params: [raw] })),
   );
+  return sent.results;
 }
 
 /** Receipts by hash; null means "not mined (yet)". A failed lookup is also null by default, which is
@@ -64,10 +65,10 @@ export async function receipts(
   hashes: string[],
   opts: { strict?: boolean } = {},
 ): Promise<(Receipt | null)[]> {
-  const res = await rpc.batch<Receipt | null>(
+  const { results } = await rpc.batches<Receipt | null>(
     hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
   );
-  return res.map((r) => {
+  return results.map((r) => {
     if (r instanceof Error && opts.strict) throw r;
     return r instanceof Error ? null : r;
   });
@@ -125,7 +126,7 @@ export async function treasuryBalances(
   tokens: string[],
 ): Promise<{ native: bigint; tokens: Record<string, string> }> {
   const data = erc20.encodeFunctionData("balanceOf", [owner]);
-  const results = await rpc.batch<string>([
+  const { results } = await rpc.batches<string>([
     { method: "eth_getBalance", params: [owner, "latest"] },
     ...tokens.map((to) => ({ method: "eth_call", params: [{ to, data }, "latest"] })),
   ]);
@@ -157,14 +158,14 @@ export async function estimateTransferGas(
 ): Promise<GasEstimate[]> {
   let results: (string | JsonRpcError)[];
   try {
-    results = await rpc.batch<string>(plans.map((p) => ({
+    ({ results } = await rpc.batches<string>(plans.map((p) => ({
       method: "eth_estimateGas",
       params: [{
         from,
         to: p.token_address,
         data: erc20.encodeFunctionData("transfer", [p.to_address, BigInt(p.amount)]),
       }],
-    })));
+    }))));
   } catch (e) {
     return plans.map(() => ({ unknown: String(e) }));
   }
@@ -191,14 +192,15 @@ export const TAKEN_DEPTH = 3n;
 /**
  * A view of the chain to decide from absence ("no receipt, nonce used": another transaction took
  * it; "no receipt any more": reorganised away). The nonce count is read AT a block seen first
- * (`head`), and the receipts after it, in the same batch as a fresh head: a node answers a batch's
- * calls in any order (anvil runs them concurrently), so a count read "latest" could include a
- * block the receipts were read before, and a mined transfer would look taken by another
+ * (`head`), and the receipts after it, each batch with a fresh head of its own: a node answers a
+ * batch's calls in any order (anvil runs them concurrently), so a count read "latest" could
+ * include a block the receipts were read before, and a mined transfer would look taken by another
  * transaction and be paid twice. A node behind the first head (another endpoint, lagging) aborts
- * the view. `usedBefore` is the nonce count TAKEN_DEPTH blocks below that head: a node's receipt
- * index can trail its own head (geth indexes a block's transactions after importing it), so only a
- * nonce used that long ago, with still no receipt of ours, was taken by another transaction.
- * Strict: any error throws.
+ * the view; so does any batch answered by one (many receipts take several batches, and each may
+ * reach another node). `usedBefore` is the nonce count TAKEN_DEPTH blocks below that head: a
+ * node's receipt index can trail its own head (geth indexes a block's transactions after
+ * importing it), so only a nonce used that long ago, with still no receipt of ours, was taken by
+ * another transaction. Strict: any error throws.
  */
 export async function chainView(
   rpc: JsonRpc,
@@ -207,17 +209,16 @@ export async function chainView(
 ): Promise<{ head: bigint; used: bigint; usedBefore: bigint; receipts: (Receipt | null)[] }> {
   const head = BigInt(await rpc.call<string>("eth_blockNumber", []));
   const before = head > TAKEN_DEPTH ? head - TAKEN_DEPTH : 0n;
-  const res = await rpc.batch<unknown>([
+  const { results, each } = await rpc.batches<unknown>([
     { method: "eth_getTransactionCount", params: [address, "0x" + head.toString(16)] },
     { method: "eth_getTransactionCount", params: [address, "0x" + before.toString(16)] },
-    { method: "eth_blockNumber", params: [] },
     ...hashes.map((h) => ({ method: "eth_getTransactionReceipt", params: [h] })),
-  ]);
-  const failed = res.find((r) => r instanceof JsonRpcError);
+  ], [{ method: "eth_blockNumber", params: [] }]);
+  const failed = [...results, ...each.flat()].find((r) => r instanceof JsonRpcError);
   if (failed) throw failed;
-  const [used, usedBefore, now, ...found] = res as [string, string, string, ...(Receipt | null)[]];
-  if (BigInt(now) < head) {
+  if (each.some(([now]) => BigInt(now as string) < head)) {
     throw new JsonRpcError(-32000, `chain view: a node behind block ${head} answered; retry later`);
   }
+  const [used, usedBefore, ...found] = results as [string, string, ...(Receipt | null)[]];
   return { used: BigInt(used), usedBefore: BigInt(usedBefore), head, receipts: found };
 }

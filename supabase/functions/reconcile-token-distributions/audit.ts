@@ -75,7 +75,7 @@ export async function audit(
   ];
   let results: unknown[];
   try {
-    results = await chain.batch<string>(calls);
+    ({ results } = await chain.batches<string>(calls));
   } catch (e) {
     results = calls.map(() => e);
   }

@@ -3,7 +3,7 @@
 // be recorded as used. The database side is a stub that records which RPCs were called.
 import assert from "node:assert/strict";
 import { Wallet } from "ethers";
-import { type JsonRpc, JsonRpcError } from "../_shared/json-rpc.ts";
+import { type Call, type JsonRpc, JsonRpcError } from "../_shared/json-rpc.ts";
 import { bumpedFees, repair, type StuckTransfer } from "./repair.ts";
 
 const wallet = new Wallet(
@@ -47,8 +47,13 @@ function fakeChain(handler: Handler): JsonRpc {
       const r = handle(method, params);
       return r instanceof Error ? Promise.reject(r) : Promise.resolve(r);
     },
-    batch: (calls: { method: string; params: unknown[] }[]) =>
-      Promise.resolve(calls.map((c) => handle(c.method, c.params))),
+    batch: (calls: Call[]) => Promise.resolve(calls.map((c) => handle(c.method, c.params))),
+    // One batch: `each` answered once, before the calls.
+    batches: (calls: Call[], each: Call[] = []) =>
+      Promise.resolve({
+        results: calls.map((c) => handle(c.method, c.params)),
+        each: [each.map((c) => handle(c.method, c.params))],
+      }),
   } as unknown as JsonRpc;
 }
 
