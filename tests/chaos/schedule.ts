@@ -14,7 +14,10 @@ export type Step =
   | { op: "fee_spike"; gwei: number }
   | { op: "interval_mining"; seconds: number }
   | { op: "reorg"; depth: number }
-  | { op: "rpc_fault"; mode: "down" | "429" | "lag:2" | "flap:2" | "receipts_lag:2" }
+  | {
+    op: "rpc_fault";
+    mode: "down" | "429" | "lag:2" | "flap:2" | "receipts_lag:2" | "batch_limit:3";
+  }
   | { op: "treasury_short_gas" }
   | { op: "reconcile" }
   | { op: "restart_postgres" }
@@ -96,11 +99,13 @@ export function schedule(rng: Rng, length: number): Step[] {
       // The newest blocks are reorganised away (shallower than min_confirmations 3).
       add({ op: "reorg", depth: rng.int(1, 2) });
     } else if (r < 0.72) {
-      // The first RPC endpoint fails, rate-limits, lags, or its receipt index trails its head, for
-      // a run and a reconciler run.
+      // The first RPC endpoint fails, rate-limits, lags, its receipt index trails its head, or it
+      // refuses batches of more than 3 calls, for a run and a reconciler run.
       add({
         op: "rpc_fault",
-        mode: rng.pick(["down", "429", "lag:2", "flap:2", "receipts_lag:2"] as const),
+        mode: rng.pick(
+          ["down", "429", "lag:2", "flap:2", "receipts_lag:2", "batch_limit:3"] as const,
+        ),
       });
     } else if (r < 0.73) {
       add({ op: "treasury_short_gas" });
