@@ -60,7 +60,7 @@ Deno.test("a batch over the node's limit is refused as too large; batches() send
     const { results } = await limited.batches(calls);
     assert.deepEqual(results, direct);
     assert.ok(limited.batchLimit <= 7, `limit ${limited.batchLimit}`);
-    // Within the limit, nothing is split: a batch of 7 is one request.
+    // At the limit the client has learnt, the same answers again.
     assert.deepEqual((await limited.batches(calls.slice(0, 7))).results, direct.slice(0, 7));
   } finally {
     await proxy.close();
@@ -96,8 +96,8 @@ Deno.test("a batch too large for the first endpoint is answered by the next", as
   }
 });
 
-/** A node that answers every call, but one answer carries another call's id. */
-function repeatingNode() {
+/** A node in front of anvil whose answers to a batch pass through `rewrite` first. */
+function rewritingNode(rewrite: (answers: { id: unknown }[]) => unknown) {
   const ac = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen: () => {} },
@@ -107,9 +107,7 @@ function repeatingNode() {
         headers: { "content-type": "application/json" },
         body: await req.text(),
       });
-      const answers = await res.json() as { id: number }[];
-      if (Array.isArray(answers) && answers.length > 1) answers[1] = { ...answers[0] };
-      return Response.json(answers);
+      return Response.json(rewrite(await res.json()));
     },
   );
   return {
@@ -122,13 +120,39 @@ function repeatingNode() {
 }
 
 Deno.test("an answer repeated in place of another is an unreadable batch, never a missing receipt", async () => {
-  const node = repeatingNode();
+  // Every call answered, but the second answer carries the first call's id.
+  const node = rewritingNode((answers) =>
+    Array.isArray(answers) && answers.length > 1
+      ? [answers[0], answers[0], ...answers.slice(2)]
+      : answers
+  );
   try {
     const calls = await receiptCalls(4);
     const rpc = new JsonRpc(node.url, 5_000);
     // Before, the repeated id overwrote its twin and left the other call's slot empty: read as
     // "no receipt", it is what the reconciler decides from.
     await assert.rejects(rpc.batch(calls), /unreadable batch/);
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("a lone rate-limit error for a batch is a failing endpoint, not a size refusal: no halving", async () => {
+  const node = rewritingNode(() => [{
+    jsonrpc: "2.0",
+    id: null,
+    error: { code: -32005, message: "Too many requests, slow down" },
+  }]);
+  try {
+    const calls = await receiptCalls(6);
+    const alone = new JsonRpc(node.url, 5_000);
+    await assert.rejects(alone.batches(calls), (e) => {
+      assert.ok(!(e instanceof BatchTooLargeError), String(e));
+      return true;
+    });
+    assert.equal(alone.batchLimit, 100, "the limit is not halved for a rate limit");
+    const both = new JsonRpc(`${node.url},${stack.chain_rpc_url}`, 5_000);
+    assert.deepEqual((await both.batches(calls)).results, await chain.batch(calls));
   } finally {
     await node.close();
   }

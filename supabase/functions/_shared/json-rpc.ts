@@ -25,9 +25,10 @@ export type Call = { method: string; params: unknown[] };
  * lower limit halves it on its first refusal. */
 export const DEFAULT_BATCH_LIMIT = 100;
 
-/** How a node words the refusal: geth says "batch too large"; others name the batch or its size
- * in words of their own. */
-const TOO_LARGE = /batch|too large|too many/i;
+/** How a node words the refusal: geth says "batch too large"; others name the batch in words of
+ * their own. Not "too many": a rate limit ("too many requests") is a failing endpoint, and halving
+ * would only send it more requests. */
+const TOO_LARGE = /batch|too large/i;
 
 /** An endpoint that failed rests this long (doubling per failure, at most 30 s) before it is tried first again. */
 const REST_MS = 1_000;
