@@ -4,6 +4,8 @@
 // kernels: the CI failure of 2026-11-22, one of ten concurrent webhooks answered 503) or after
 // forwarding the request's message and closing (the request did commit: running it again would
 // apply it twice). The gateway sends each request as one message (gateway/transaction.ts).
+// Also a backend terminated mid-query on a direct pool: postgres.js fails the next query with the
+// old error before sending it (the CI failure of 2026-12-03).
 import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
@@ -128,6 +130,59 @@ Deno.test("a connection lost after the request was sent is never retried: it may
   });
   const rows = await admin`select 1 from public.zz_connection_loss where tag = ${tag}`;
   assert.equal(rows.length, 1, "the committed request was not applied a second time");
+});
+
+Deno.test("a backend terminated during a query: the next request on that connection runs once (postgres.js replays the old 57P01)", async () => {
+  // postgres.js 3.4.9 keeps the FATAL error of a backend terminated mid-query and fails the first
+  // query of the reconnected connection with it, before sending that query (porsager/postgres#1223).
+  // The gateway must see that the query was never sent: on the code before, this was a 503.
+  const tag = crypto.randomUUID();
+  const pool = postgres(stack.db_url, {
+    max: 1,
+    prepare: false,
+    onnotice: () => {},
+    ...{ max_pipeline: 1 } as object,
+  });
+  try {
+    const [{ pid }] = await pool<{ pid: number }[]>`select pg_catalog.pg_backend_pid() as pid`;
+    const sleeping = pool`select pg_catalog.pg_sleep(10)`.catch((e) => e);
+    // Terminate it only once the sleep runs, so the FATAL error arrives while a query is active.
+    for (let i = 0; i < 200; i++) {
+      const [{ n }] = await admin<{ n: number }[]>`
+        select count(*)::int as n from pg_catalog.pg_stat_activity
+         where pid = ${pid} and query like '%pg_sleep(10)%' and state = 'active'`;
+      if (n) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await admin`select pg_catalog.pg_terminate_backend(${pid})`;
+    const lost = await sleeping;
+    assert.ok(lost instanceof Error, "(control) the terminated query failed");
+    const rows = await runStatement(
+      pool,
+      service,
+      false,
+      `insert into public.zz_connection_loss (tag) values (${literal(tag)}) returning 1 as n`,
+    );
+    assert.deepEqual(rows.map((r) => r.n), [1]);
+  } finally {
+    await pool.end({ timeout: 1 });
+  }
+  const rows = await admin`select 1 from public.zz_connection_loss where tag = ${tag}`;
+  assert.equal(rows.length, 1, "applied exactly once");
+});
+
+Deno.test("(driver pin) postgres.js leaves a query's statement null until it writes it", async () => {
+  // The retry above rests on this internal field of the pinned postgres.js (transaction.ts,
+  // neverSent): a version that changes it must fail here, not silently retry nothing.
+  const pool = postgres(stack.db_url, { max: 1, prepare: false, onnotice: () => {} });
+  try {
+    const query = pool.unsafe("select 1 as n").simple();
+    assert.equal((query as unknown as { statement: unknown }).statement, null, "before sending");
+    await query;
+    assert.notEqual((query as unknown as { statement: unknown }).statement, null, "once sent");
+  } finally {
+    await pool.end({ timeout: 1 });
+  }
 });
 
 Deno.test("every pooled connection dead since a restart: ten concurrent RPCs through the gateway all answer 200", async () => {

@@ -90,7 +90,9 @@ export function runStatement<T extends postgres.Row>(
   readOnly: boolean,
   text: string,
 ): Promise<T[]> {
+  let query: Promise<unknown> | null = null;
   return retrying(async () => {
+    query = null;
     const pairs: [string, string][] = [
       ["role", caller.role],
       ["request.jwt.claims", JSON.stringify(caller.claims)],
@@ -102,7 +104,23 @@ export function runStatement<T extends postgres.Row>(
     const message = `set transaction ${readOnly ? "read only" : "read write"};
 select ${setup.join(", ")};
 ${text}`;
-    const results = await sql.unsafe(message).simple() as unknown as T[][];
+    query = sql.unsafe(message).simple();
+    const results = await query as unknown as T[][];
     return results[results.length - 1];
-  }, neverDelivered);
+  }, (e) => neverDelivered(e) || (query !== null && neverSent(query) && isUnreachable(e)));
+}
+
+/**
+ * Whether postgres.js failed this query before writing it. It builds a query (setting
+ * `statement`, null until then) immediately before writing it to the socket, so a query without a
+ * statement never reached Postgres. This matters because postgres.js 3.4.9 keeps a FATAL error
+ * that arrived while a query ran (a backend terminated by a restart or pg_terminate_backend: the
+ * error comes, then the close, and the close wins) and replays it onto the first query of the next
+ * connection it opens, before sending that query (upstream issue porsager/postgres#1223). That
+ * query fails with 57P01 although it never ran; without this check it became a 503: the CI failure
+ * of 2026-12-03, one of ten concurrent webhooks, the first request in minutes to need a connection
+ * that had been busy at a restart. tests/gateway-connection-loss pins the internal field.
+ */
+function neverSent(query: unknown): boolean {
+  return (query as { statement?: unknown }).statement === null;
 }
