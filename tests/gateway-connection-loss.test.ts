@@ -77,6 +77,17 @@ const service = { role: "service_role", claims: { role: "service_role" } };
 const admin = db(1);
 await admin`create table if not exists public.zz_connection_loss (id bigserial primary key, tag text)`;
 
+/** One tagged row through the gateway's runner, which must answer it as inserted. */
+async function insertTag(pool: postgres.Sql, tag: string) {
+  const rows = await runStatement(
+    pool,
+    service,
+    false,
+    `insert into public.zz_connection_loss (tag) values (${literal(tag)}) returning 1 as n`,
+  );
+  assert.deepEqual(rows.map((r) => r.n), [1]);
+}
+
 async function withProxiedPool(run: (pool: postgres.Sql, cut: (c: Cut) => void) => Promise<void>) {
   const proxy = cuttingProxy();
   const port = await proxy.ready;
@@ -102,13 +113,7 @@ Deno.test("a pooled connection reset before the request ran: the request is retr
   const tag = crypto.randomUUID();
   await withProxiedPool(async (pool, cut) => {
     cut("reset-on-next-query");
-    const rows = await runStatement(
-      pool,
-      service,
-      false,
-      `insert into public.zz_connection_loss (tag) values (${literal(tag)}) returning 1 as n`,
-    );
-    assert.deepEqual(rows.map((r) => r.n), [1]);
+    await insertTag(pool, tag);
   });
   const rows = await admin`select 1 from public.zz_connection_loss where tag = ${tag}`;
   assert.equal(rows.length, 1, "applied exactly once");
@@ -157,13 +162,7 @@ Deno.test("a backend terminated during a query: the next request on that connect
     await admin`select pg_catalog.pg_terminate_backend(${pid})`;
     const lost = await sleeping;
     assert.ok(lost instanceof Error, "(control) the terminated query failed");
-    const rows = await runStatement(
-      pool,
-      service,
-      false,
-      `insert into public.zz_connection_loss (tag) values (${literal(tag)}) returning 1 as n`,
-    );
-    assert.deepEqual(rows.map((r) => r.n), [1]);
+    await insertTag(pool, tag);
   } finally {
     await pool.end({ timeout: 1 });
   }
