@@ -121,8 +121,6 @@ export type Broadcasted = {
   error?: JsonRpcError;
 };
 
-/** Broadcasts raw bytes in one batch. "already known" and "nonce too low" are not failures: the
- * same bytes may already be in the pool or mined; the receipt decides. */
 /** Attempts after the first, for transactions a node refused (100, 200, 400 ms apart). */
 const REBROADCASTS = 3;
 
@@ -146,7 +144,8 @@ export async function broadcastAll(
     try {
       results = await broadcast(chain, todo.map((i) => i.raw));
     } catch (e) {
-      // Every endpoint failed: all of this round is still to send.
+      // A batch failed on every endpoint: all of this round goes again. Earlier batches of it may
+      // have gone out; their same bytes come back "already known" or "nonce too low", no error.
       const err = e instanceof JsonRpcError ? e : new JsonRpcError(-32603, String(e));
       results = todo.map(() => err);
     }

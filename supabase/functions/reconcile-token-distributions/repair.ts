@@ -84,8 +84,9 @@ export async function repair(
   const mine = stuck.filter((t) => t.signer === signer);
   if (mine.length === 0) return counts;
 
-  // 1. The nonce first, then the receipts of every attempt, from one node in one batch (a lagging
-  //    node's missing receipt beside a fresh node's nonce would look like "another transaction").
+  // 1. The nonce at a block seen first, then the receipts of every attempt from nodes at least
+  //    that far (chainView; a lagging node's missing receipt beside a fresh node's nonce would
+  //    look like "another transaction").
   //    Strict: a lookup error aborts the run (it is retried later) instead of looking like "not
   //    mined", which would fail a transfer that may be mined and pay its investments twice.
   const hashes = mine.flatMap((t) => t.attempt_hashes);
