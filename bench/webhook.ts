@@ -11,6 +11,7 @@ import postgres from "postgres";
 import type { StackInfo } from "../local/stack.ts";
 import { literal } from "../local/gateway/transaction.ts";
 import { paystackSignature } from "../supabase/functions/_shared/paystack-signature.ts";
+import { chargeSuccess, refundEvent } from "../tests/_support/paystack-events.ts";
 
 /**
  * The issue's goal: at least 500 events a second with p99 under 50 ms. Deliveries come at this rate
@@ -118,26 +119,10 @@ export async function benchWebhook(
       returning reference`;
     const events: string[] = [];
     refs.forEach(({ reference }, i) => {
-      events.push(JSON.stringify({
-        event: "charge.success",
-        data: {
-          id: `wh-c-${reference}`,
-          reference,
-          amount: 1000,
-          currency: "NGN",
-          status: "success",
-        },
-      }));
+      // Paystack's published shapes (tests/fixtures/paystack): a full charge, a refund without id.
+      events.push(JSON.stringify(chargeSuccess({ reference, amount: 1000 })));
       if (i % 2 === 0) {
-        events.push(JSON.stringify({
-          event: "refund.processed",
-          data: {
-            id: `wh-r-${reference}`,
-            transaction_reference: reference,
-            amount: "1000",
-            currency: "NGN",
-          },
-        }));
+        events.push(JSON.stringify(refundEvent("processed", { reference, amount: 1000 })));
       }
     });
     return events;

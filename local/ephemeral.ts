@@ -53,6 +53,7 @@ export async function startEphemeralStack(
     DB_PORT: String(freePort()),
     CHAIN_PORT: String(freePort()),
     API_PORT: String(freePort()),
+    PAYSTACK_API_PORT: "0",
     STACK_WATCH_STDIN: "1",
     ALLOW_FAULT_INJECTION: "1", // test stacks only: lets tests crash functions at named points
     ...extraEnv,

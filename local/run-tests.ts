@@ -87,6 +87,7 @@ try {
   // Test-only helpers (pgTAP, tests.authenticate_as...): never part of a deployment.
   const setup = await new Deno.Command("psql", {
     args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...admin, "-f", `${root}/supabase/tests/setup.sql`],
+    cwd: root, // setup.sql reads tests/fixtures/ from the repository root
   }).output();
   if (!setup.success) throw new Error(new TextDecoder().decode(setup.stderr));
 

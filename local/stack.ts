@@ -5,6 +5,7 @@ import { Wallet } from "ethers";
 import { signJwt } from "./jwt.ts";
 import { ADMIN_ROLE, ensureCluster, psql, startCluster, stopCluster } from "./stack/postgres.ts";
 import { startChainProxy } from "./stack/chain-proxy.ts";
+import { startPaystackApi } from "./stack/paystack-api.ts";
 import { LOCAL_ADMIN, seedAdminSql } from "./auth/seed-admin.ts";
 import { buildConsole } from "../console/build.ts";
 import { startAnvil } from "./stack/anvil.ts";
@@ -36,6 +37,8 @@ export type StackInfo = {
   service_role_key: string;
   jwt_secret: string;
   paystack_secret_key: string;
+  /** The local stand-in of Paystack's verify endpoint (local/stack/paystack-api.ts). */
+  paystack_api_url: string;
   treasury_address: string;
   treasury_private_key: string;
   token_address: string;
@@ -55,6 +58,7 @@ export type StackOptions = {
   dbPort: number;
   chainPort: number;
   apiPort: number;
+  paystackPort: number;
   fresh: boolean;
   seed: boolean;
   cron: boolean;
@@ -68,6 +72,8 @@ export function optionsFromEnv(): StackOptions {
     dbPort: Number(env("DB_PORT", "54322")),
     chainPort: Number(env("CHAIN_PORT", "8545")),
     apiPort: Number(env("API_PORT", "54321")),
+    // 0: any free port (the URL is in stack.json).
+    paystackPort: Number(env("PAYSTACK_API_PORT", "54329")),
     fresh: env("STACK_FRESH", "0") === "1",
     seed: env("STACK_SEED", "1") !== "0",
     cron: env("STACK_CRON", "1") !== "0",
@@ -226,6 +232,8 @@ export async function startStack(opts: StackOptions) {
       await Deno.writeTextFile(tokenFile, JSON.stringify({ token_address: token }));
     }
     const tokenizationId = await registerToken(cluster, token);
+    const paystackApi = startPaystackApi(LOCAL_PAYSTACK_SECRET, opts.paystackPort);
+    stopping.push(() => paystackApi.close());
 
     const info: StackInfo = {
       api_url: `http://127.0.0.1:${opts.apiPort}`,
@@ -237,6 +245,7 @@ export async function startStack(opts: StackOptions) {
       service_role_key: apiKey("service_role"),
       jwt_secret: LOCAL_JWT_SECRET,
       paystack_secret_key: LOCAL_PAYSTACK_SECRET,
+      paystack_api_url: paystackApi.url,
       treasury_address: new Wallet(LOCAL_TREASURY_KEY).address,
       treasury_private_key: LOCAL_TREASURY_KEY,
       token_address: token,
@@ -257,6 +266,7 @@ export async function startStack(opts: StackOptions) {
     Deno.env.set("SUPABASE_URL", info.api_url);
     Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", info.service_role_key);
     Deno.env.set("PAYSTACK_SECRET_KEY", info.paystack_secret_key);
+    Deno.env.set("PAYSTACK_API_URL", info.paystack_api_url);
     Deno.env.set(
       "CHAIN_RPC_URL",
       faultProxy ? `${faultProxy.url},${info.chain_rpc_url}` : info.chain_rpc_url,

@@ -47,13 +47,21 @@ grant all on all sequences in schema cron to postgres;
 -- Supabase grants the API roles usage on public and, by default privileges, everything
 -- created in it. Reproducing that here means our migrations must revoke explicitly, as they
 -- must on hosted Supabase.
+-- Only on a new project: on a restart the baseline migration has already revoked them, and
+-- granting them again would hand every function a later migration creates to the API roles.
 grant usage on schema public to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public
-  grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public
-  grant all on functions to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public
-  grant all on sequences to anon, authenticated, service_role;
+do $$
+begin
+  if to_regclass('supabase_migrations.schema_migrations') is null then
+    alter default privileges for role postgres in schema public
+      grant all on tables to anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public
+      grant all on functions to anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public
+      grant all on sequences to anon, authenticated, service_role;
+  end if;
+end
+$$;
 
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;

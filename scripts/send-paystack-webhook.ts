@@ -1,8 +1,19 @@
-// Sends a correctly signed Paystack `charge.success` webhook to the local stack, as Paystack would.
+// Sends a correctly signed Paystack webhook to the local stack, as Paystack would, in Paystack's
+// published shape (tests/fixtures/paystack):
 //   deno run -A scripts/send-paystack-webhook.ts --reference INV-... --amount 100000 [--currency NGN] [--id 123]
+//     [--event charge.success | refund.pending | refund.processing | refund.needs-attention |
+//              refund.processed | refund.failed | charge.dispute.create | charge.dispute.remind |
+//              charge.dispute.resolve] [--resolution declined]
 // With --invest N it first creates an investment of N tokens for the seed investor and pays it.
 import { paystackSignature } from "../supabase/functions/_shared/paystack-signature.ts";
 import { signJwt } from "../local/jwt.ts";
+import {
+  chargeSuccess,
+  disputeEvent,
+  type DisputeKind,
+  refundEvent,
+  type RefundStage,
+} from "../tests/_support/paystack-events.ts";
 
 const stackPath = Deno.env.get("STACK_JSON") ??
   `${Deno.env.get("STACK_DIR") ?? new URL("../.local", import.meta.url).pathname}/stack.json`;
@@ -49,18 +60,26 @@ if (!reference || !amount) {
   Deno.exit(2);
 }
 
-const body = JSON.stringify({
-  event: "charge.success",
-  data: {
-    id: Number(arg("id") ?? Date.now()),
-    status: "success",
+const type = arg("event") ?? "charge.success";
+const id = Number(arg("id") ?? Date.now());
+const event = type === "charge.success"
+  ? chargeSuccess({ id, reference, amount: Number(amount), currency })
+  : type.startsWith("refund.")
+  ? refundEvent(type.slice("refund.".length) as RefundStage, { reference, amount, currency })
+  : type.startsWith("charge.dispute.")
+  ? disputeEvent(type.slice("charge.dispute.".length) as DisputeKind, {
+    id,
     reference,
     amount: Number(amount),
     currency,
-    metadata: "",
-    customer: { email: "investor@example.com" },
-  },
-});
+    resolution: arg("resolution"),
+  })
+  : null;
+if (!event) {
+  console.error(`unknown --event ${type}`);
+  Deno.exit(2);
+}
+const body = JSON.stringify(event);
 const signature = paystackSignature(new TextEncoder().encode(body), stack.paystack_secret_key);
 const res = await fetch(`${stack.api_url}/functions/v1/paystack-webhook`, {
   method: "POST",

@@ -6,6 +6,7 @@
 // (bad input refused on the page), the tokens and audit pages, and a non-admin who sees nothing.
 // A screenshot of each step is kept in test-artifacts/console/.
 import assert from "node:assert/strict";
+import { refundEvent } from "./_support/paystack-events.ts";
 import { chromium, type Page } from "playwright-core";
 import { ensureUser } from "../local/auth/api.ts";
 import { codeAt, newSecret, stepAt } from "../local/auth/totp.ts";
@@ -214,6 +215,10 @@ Deno.test({
 
       // Tokens: the report and the alerts render; a fee cap that is not a whole number of wei is
       // refused before anything is sent (the chain policy stays as it is).
+      const stray = `STRAY-${crypto.randomUUID()}`;
+      const recorded = await rpcHttp("record_paystack_event", {
+        p_event: refundEvent("processed", { reference: stray, amount: 1000 }),
+      }, stack.service_role_key);
       await page.getByRole("button", { name: "Tokens", exact: true }).click();
       await page.locator("section", { hasText: "Distribution report" }).locator("pre").waitFor();
       await page.getByRole("heading", { name: "Token alerts" }).waitFor();
@@ -222,6 +227,20 @@ Deno.test({
       await page.getByRole("alert").getByText('Max fee per gas: "1.5" is not a whole number')
         .waitFor();
       await snap(page, "tokens-page");
+
+      // A signed refund of a reference that is not ours: its alert, the stored event with its
+      // reason, and dismissing it.
+      const eventRow = page.locator("tr", { hasText: "paystack_event_unprocessable" })
+        .filter({ hasText: stray });
+      await eventRow.getByRole("button", { name: "Show event" }).click();
+      await eventRow.getByText("no investment has this reference").first().waitFor();
+      await eventRow.getByText("refund.processed (webhook): unknown_reference").waitFor();
+      await snap(page, "paystack-event-shown");
+      await eventRow.getByRole("button", { name: "Dismiss" }).click();
+      await eventRow.waitFor({ state: "detached" });
+      const [dismissed] = await sql`select dismissed_at from app.paystack_events
+                                     where id = ${recorded.body.event_id}`;
+      assert.ok(dismissed.dismissed_at, "dismissed in the database");
 
       // Audit: the edit, with the state before and after.
       await page.getByRole("button", { name: "Audit", exact: true }).click();

@@ -6,12 +6,13 @@ import { db } from "./_support/stack.ts";
 import {
   autoDistribute,
   chargeSuccess,
+  dispute,
   distribute,
   holdings,
   invest,
-  type Investment,
   newInvestor,
   onChain,
+  refund,
   sendWebhook,
   status,
   tokenInvariants,
@@ -26,43 +27,6 @@ const tracked = async () => {
   return i;
 };
 
-let eventId = 5_000_000;
-/** A refund event as Paystack sends it: the reference in transaction_reference, amount a string. */
-function refund(
-  inv: Investment,
-  stage: "pending" | "processing" | "processed" | "failed",
-  id?: number,
-) {
-  return JSON.stringify({
-    event: `refund.${stage}`,
-    data: {
-      id: id ?? ++eventId,
-      status: stage,
-      transaction_reference: inv.reference,
-      refund_reference: `RF-${inv.reference}`,
-      amount: String(inv.amount_subunit),
-      currency: inv.currency,
-    },
-  });
-}
-/** A dispute event: the reference in data.transaction.reference. */
-function dispute(
-  inv: Investment,
-  kind: "create" | "remind" | "resolve",
-  disputeId: number,
-  resolution?: string,
-) {
-  return JSON.stringify({
-    event: `charge.dispute.${kind}`,
-    data: {
-      id: disputeId,
-      status: kind === "resolve" ? "resolved" : "awaiting-merchant-feedback",
-      resolution: resolution ?? null,
-      currency: inv.currency,
-      transaction: { id: 1, reference: inv.reference, amount: inv.amount_subunit },
-    },
-  });
-}
 async function alerts(kind: string, investmentId: string) {
   const [{ n }] = await sql`select count(*)::int as n
     from jsonb_array_elements(public.admin_token_alerts()) a

@@ -14,6 +14,7 @@ const KEYS = [
   "service_role_key",
   "jwt_secret",
   "paystack_secret_key",
+  "paystack_api_url",
   "treasury_address",
   "treasury_private_key",
   "token_address",
@@ -75,8 +76,16 @@ Deno.test("a second stack starts, keeps its data across a restart, and stops cle
       assert.equal(second.info.tokenization_id, first.info.tokenization_id);
       const sql2 = postgres(second.info.db_url, { max: 1, onnotice: () => {} });
       const rows = await sql2`select 1 from auth.users where email = 'survives-restart@test.io'`;
+      // Deny by default survives the restart: a function a later migration creates in public is
+      // not the API roles' (the compat script once granted them all again on every start).
+      const acl = await sql2`select count(*)::int as n from pg_default_acl d
+        join pg_namespace n on n.oid = d.defaclnamespace
+       where n.nspname = 'public' and d.defaclobjtype = 'f'
+         and exists (select 1 from aclexplode(d.defaclacl) a join pg_roles r on r.oid = a.grantee
+                      where r.rolname in ('anon', 'authenticated'))`;
       await sql2.end();
       assert.equal(rows.length, 1, "the database survived");
+      assert.equal(acl[0].n, 0, "no default grant of new functions to anon or authenticated");
     } finally {
       await second.stop();
     }

@@ -38,9 +38,15 @@ create table app.investments (
     ('pending', 'confirmed', 'distributing', 'tokens_distributed', 'amount_mismatch', 'failed',
      'refunded', 'disputed')),
   transfer_id uuid,
-  -- A refund Paystack has started (refund.pending/processing) and not yet processed or failed:
-  -- the investment is not claimed meanwhile, so no tokens go out for money on its way back.
-  refund_pending boolean not null default false,
+  -- Why the investment's tokens are held back (never claimed while set), for money that may be on
+  -- its way back: in_progress (refund.pending / refund.processing, until processed or failed),
+  -- needs_attention (refund.needs-attention, or a refund whose amount could not be read: a person
+  -- looks), partial (a processed refund of less than was paid: admin_resolve_investment accepts
+  -- the tokens the kept money pays for, or cancels).
+  refund_hold text check (refund_hold in ('in_progress', 'needs_attention', 'partial')),
+  refund_hold_since timestamptz,
+  -- When the sweep (verify-pending-payments) last asked Paystack about this pending investment.
+  verify_checked_at timestamptz,
   -- What a won dispute returns a disputed investment to (amount_mismatch stays amount_mismatch).
   status_before_dispute text,
   -- A refund or dispute that came after the investment was claimed (distributing or
@@ -60,6 +66,9 @@ create table app.investments (
     (payment_status in ('distributing', 'tokens_distributed')) = (transfer_id is not null))
 );
 create index investments_claimable on app.investments (created_at) where payment_status = 'confirmed';
+-- The verify sweep's order: pending investments asked about least recently first.
+create index investments_pending_verify on app.investments (verify_checked_at nulls first, created_at)
+  where payment_status = 'pending';
 create index investments_user on app.investments (user_id);
 create index investments_transfer on app.investments (transfer_id) where transfer_id is not null;
 alter table app.investments enable row level security;
@@ -83,7 +92,11 @@ create table app.investment_events (
 create index investment_events_investment on app.investment_events (investment_id);
 alter table app.investment_events enable row level security;
 
--- Every Paystack event, once per (event type, data.id): retries are recognised, never re-applied.
+-- Every signed Paystack event, once per identity (app.paystack_event_key): retries are
+-- recognised, never re-applied. event_type and event_id are bounded keys (an over-long value is
+-- stored as its digest), so no payload can exceed a btree key. payload is the event as jsonb can
+-- hold it (sanitised by the webhook: no NUL, no lone surrogate, bounded depth); raw_body is the
+-- body exactly as signed. outcome is what applying it did, reason why it could not be applied.
 create table app.paystack_events (
   id bigint generated always as identity primary key,
   event_type text not null,
@@ -93,8 +106,20 @@ create table app.paystack_events (
   outcome text,
   investment_id uuid,
   received_at timestamptz not null default now(),
+  -- webhook: a signed delivery; verify: the sweep's answer from GET /transaction/verify.
+  source text not null default 'webhook' check (source in ('webhook', 'verify')),
+  reason text,
+  raw_body text,
+  -- An admin dismissed the alert of an event that could not be applied (admin_dismiss_paystack_event).
+  dismissed_at timestamptz,
   unique (event_type, event_id)
 );
+-- paystack_event_unprocessable: the open ones.
+create index paystack_events_unapplied on app.paystack_events (received_at)
+  where outcome in ('unprocessable', 'unknown_reference') and dismissed_at is null;
+-- webhook_silent: when the last signed delivery came.
+create index paystack_events_webhook_received on app.paystack_events (received_at)
+  where source = 'webhook';
 alter table app.paystack_events enable row level security;
 -- An investor reads the history of their own investments (public.my_investments): which event,
 -- what it did, when. Never the payload (it names the customer).

@@ -1,4 +1,5 @@
--- Tokenizations, investments and the Paystack webhook's RPC.
+-- Tokenizations, investments, the admin's way out of a stuck investment and the investor's views.
+-- How Paystack's events move an investment: 16_paystack_events.sql.
 create or replace function public.admin_register_tokenization(
   p_property_id text,
   p_token_address text,
@@ -113,268 +114,6 @@ comment on function public.create_investment(uuid, numeric) is
 revoke all on function public.create_investment(uuid, numeric) from public;
 grant execute on function public.create_investment(uuid, numeric) to authenticated;
 
--- The reference an event is about: charges carry it in data.reference, refunds in
--- data.transaction_reference, disputes in data.transaction.reference.
-create or replace function app.paystack_reference(p_data jsonb)
-returns text
-language sql
-immutable
-set search_path = ''
-as $$
-  select coalesce(p_data ->> 'reference', p_data ->> 'transaction_reference',
-                  p_data -> 'transaction' ->> 'reference')
-$$;
-
--- A number in an event that may be a JSON number or a string ("10000"); null when it is neither.
-create or replace function app.paystack_number(p_value jsonb)
-returns numeric
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  return (p_value #>> '{}')::numeric;
-exception when others then
-  return null;
-end
-$$;
-
--- charge.success for a locked investment. Confirms a pending one whose amount (kobo), requested
--- amount and currency match; anything else is amount_mismatch. A refunded or disputed investment
--- is never confirmed by a late charge (a disputed one remembers what the charge said, for when the
--- dispute is won).
-create or replace function app.apply_charge_success(p_inv app.investments, p_data jsonb)
-returns text
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_paid numeric := app.paystack_number(p_data -> 'amount');
-  v_requested numeric := app.paystack_number(p_data -> 'requested_amount');
-  v_ok boolean := v_paid is not distinct from p_inv.amount_subunit::numeric
-    and (not (p_data ? 'requested_amount') or v_requested is not distinct from v_paid)
-    and upper(coalesce(p_data ->> 'currency', '')) = p_inv.currency;
-begin
-  if p_inv.payment_status = 'disputed' then
-    update app.investments
-       set status_before_dispute = case when v_ok then 'confirmed' else 'amount_mismatch' end,
-           updated_at = now()
-     where id = p_inv.id and status_before_dispute = 'pending';
-    return 'ignored';
-  end if;
-  if p_inv.payment_status <> 'pending' then
-    -- Already confirmed (or further), mismatched, refunded or failed: a second charge event for
-    -- the same reference changes nothing.
-    return case when p_inv.payment_status = 'refunded' then 'ignored' else 'duplicate' end;
-  end if;
-  if not v_ok then
-    update app.investments set payment_status = 'amount_mismatch', updated_at = now()
-     where id = p_inv.id;
-    return 'amount_mismatch';
-  end if;
-  update app.investments
-     set payment_status = 'confirmed', confirmed_at = now(), updated_at = now()
-   where id = p_inv.id;
-  -- Distribution starts after commit, without the webhook waiting for it (F9: this only enqueues;
-  -- the claim decides who distributes).
-  if coalesce(app.setting('auto_distribute'), 'on') = 'on' and not p_inv.refund_pending then
-    perform app.invoke_function('distribute-tokens', jsonb_build_object('user_id', p_inv.user_id));
-  end if;
-  return 'investment_confirmed';
-end
-$$;
-
--- refund.pending / processing / processed / failed for a locked investment. Before its tokens are
--- claimed, a processed refund makes it refunded (never claimed); one in progress holds the claim;
--- a failed one releases the hold. After the claim, a processed refund changes nothing on chain
--- and raises refund_after_distribution.
-create or replace function app.apply_refund(p_inv app.investments, p_type text)
-returns text
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if p_type in ('refund.pending', 'refund.processing') then
-    update app.investments set refund_pending = true, updated_at = now()
-     where id = p_inv.id and payment_status in ('pending', 'confirmed', 'amount_mismatch', 'disputed');
-  elsif p_type = 'refund.failed' then
-    update app.investments set refund_pending = false, updated_at = now()
-     where id = p_inv.id and refund_pending;
-    if found and p_inv.payment_status = 'confirmed'
-       and coalesce(app.setting('auto_distribute'), 'on') = 'on' then
-      perform app.invoke_function('distribute-tokens', jsonb_build_object('user_id', p_inv.user_id));
-    end if;
-  elsif p_type = 'refund.processed' then
-    if p_inv.payment_status in ('pending', 'confirmed', 'amount_mismatch', 'disputed') then
-      update app.investments
-         set payment_status = 'refunded', refund_pending = false, updated_at = now()
-       where id = p_inv.id;
-    elsif p_inv.payment_status in ('distributing', 'tokens_distributed') then
-      update app.investments
-         set reversal = 'refund', reversal_at = pg_catalog.clock_timestamp(),
-             reversal_acknowledged_at = null, updated_at = now()
-       where id = p_inv.id;
-    end if;
-  end if;
-  return 'refund_recorded';
-end
-$$;
-
--- charge.dispute.create / remind / resolve for a locked investment. An open dispute stops an
--- unclaimed investment (disputed); resolved for the merchant it goes back to what it was
--- (confirmed, or amount_mismatch), for the customer it is refunded. After the claim, nothing
--- changes on chain: an open dispute raises dispute_after_distribution, a won one clears it, a lost
--- one becomes refund_after_distribution. A create or remind that arrives after the same
--- dispute's resolve (out of order) changes nothing.
-create or replace function app.apply_dispute(p_inv app.investments, p_type text, p_dispute_id text,
-  p_data jsonb)
-returns text
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_merchant_won boolean;
-begin
-  if p_type in ('charge.dispute.create', 'charge.dispute.remind') then
-    if exists (select 1 from app.paystack_events e
-                where e.event_type = 'charge.dispute.resolve' and e.event_id = p_dispute_id) then
-      return 'dispute_recorded';
-    end if;
-    if p_inv.payment_status in ('pending', 'confirmed', 'amount_mismatch') then
-      update app.investments
-         set payment_status = 'disputed', status_before_dispute = p_inv.payment_status,
-             updated_at = now()
-       where id = p_inv.id;
-    elsif p_inv.payment_status in ('distributing', 'tokens_distributed') and p_inv.reversal is null then
-      update app.investments
-         set reversal = 'dispute', reversal_at = pg_catalog.clock_timestamp(),
-             reversal_acknowledged_at = null, updated_at = now()
-       where id = p_inv.id;
-    end if;
-    return 'dispute_recorded';
-  end if;
-  -- Resolve. Paystack's resolutions: "declined" (the merchant contested and won); otherwise
-  -- ("merchant-accepted", "auto-accepted") the customer is refunded.
-  v_merchant_won := p_data ->> 'resolution' = 'declined';
-  if p_inv.payment_status = 'disputed' then
-    update app.investments
-       set payment_status = case
-             when not v_merchant_won then 'refunded'
-             when status_before_dispute = 'amount_mismatch' then 'amount_mismatch'
-             else 'confirmed' end,
-           confirmed_at = case when v_merchant_won and status_before_dispute <> 'amount_mismatch'
-                               then coalesce(confirmed_at, now()) else confirmed_at end,
-           updated_at = now()
-     where id = p_inv.id;
-    if v_merchant_won and p_inv.status_before_dispute <> 'amount_mismatch'
-       and coalesce(app.setting('auto_distribute'), 'on') = 'on' then
-      perform app.invoke_function('distribute-tokens', jsonb_build_object('user_id', p_inv.user_id));
-    end if;
-  elsif p_inv.payment_status in ('pending', 'confirmed', 'amount_mismatch') and not v_merchant_won then
-    update app.investments set payment_status = 'refunded', updated_at = now() where id = p_inv.id;
-  elsif p_inv.payment_status in ('distributing', 'tokens_distributed') then
-    update app.investments
-       set reversal = case when v_merchant_won then null else 'refund' end,
-           reversal_at = case when v_merchant_won then null else pg_catalog.clock_timestamp() end,
-           reversal_acknowledged_at = null, updated_at = now()
-     where id = p_inv.id and (reversal = 'dispute' or not v_merchant_won);
-  end if;
-  return 'dispute_resolved';
-end
-$$;
-
-create or replace function public.record_paystack_event(p_event jsonb)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_type text := p_event ->> 'event';
-  v_data jsonb := p_event -> 'data';
-  v_event_id text := p_event -> 'data' ->> 'id';
-  v_reference text;
-  v_row bigint;
-  v_prev app.paystack_events;
-  v_inv app.investments;
-  v_outcome text;
-begin
-  perform app.require_service('only the service role records Paystack events');
-  if v_type is null or jsonb_typeof(v_data) is distinct from 'object' or coalesce(v_event_id, '') = '' then
-    perform app.fail('PT400', 'a Paystack event needs "event" and "data.id"');
-  end if;
-  perform app.require_text(v_type, 'event', 100);
-  perform app.require_text(v_event_id, 'data.id', 100);
-  v_reference := app.paystack_reference(v_data);
-  perform app.require_text(v_reference, 'data.reference', app.max_reference_length());
-
-  -- A retry of an event we already have (most deliveries: Paystack retries until it sees a 200):
-  -- report it, change nothing, take no lock.
-  select * into v_prev from app.paystack_events where event_type = v_type and event_id = v_event_id;
-  if v_prev.id is null then
-    if v_type = 'charge.success' or v_type like 'refund.%' or v_type like 'charge.dispute.%' then
-      -- The investment's row lock orders this event against every other event for the reference
-      -- (another delivery of this one included) and against a distribution claim: exactly one of
-      -- a reversal and a claim wins.
-      select * into v_inv from app.investments where reference = v_reference for update;
-      if v_inv.id is not null then
-        -- Under the lock: a delivery of this event that got here first has committed by now.
-        select * into v_prev from app.paystack_events
-         where event_type = v_type and event_id = v_event_id;
-      end if;
-    end if;
-  end if;
-  if v_prev.id is null then
-    if v_type <> 'charge.success' and v_type not like 'refund.%'
-       and v_type not like 'charge.dispute.%' then
-      v_outcome := 'ignored';
-    elsif v_inv.id is null then
-      v_outcome := 'unknown_reference';
-    elsif v_type = 'charge.success' then
-      v_outcome := app.apply_charge_success(v_inv, v_data);
-    elsif v_type in ('refund.pending', 'refund.processing', 'refund.processed', 'refund.failed') then
-      v_outcome := app.apply_refund(v_inv, v_type);
-    elsif v_type in ('charge.dispute.create', 'charge.dispute.remind', 'charge.dispute.resolve') then
-      v_outcome := app.apply_dispute(v_inv, v_type, v_event_id, v_data);
-    else
-      v_outcome := 'ignored';
-    end if;
-    -- Stored once, with what it did (one write: no second update of the row).
-    insert into app.paystack_events (event_type, event_id, reference, payload, outcome, investment_id)
-    values (v_type, v_event_id, v_reference, p_event, v_outcome, v_inv.id)
-    on conflict (event_type, event_id) do nothing
-    returning id into v_row;
-    if v_row is null then
-      if v_inv.id is not null then
-        -- Cannot happen under the investment's lock; were it to, what was applied is undone with
-        -- this transaction and the caller retries (503), to be answered duplicate.
-        perform app.fail('40001', 'the event was recorded concurrently; retry');
-      end if;
-      -- An event without an investment (ignored, unknown reference) took no lock, and applied
-      -- nothing: a concurrent delivery stored it first.
-      select * into v_prev from app.paystack_events where event_type = v_type and event_id = v_event_id;
-    end if;
-  end if;
-  if v_row is null then
-    return jsonb_build_object('outcome', 'duplicate', 'investment_id', v_prev.investment_id,
-      'user_id', (select user_id from app.investments where id = v_prev.investment_id),
-      'first_outcome', v_prev.outcome);
-  end if;
-  return jsonb_build_object('outcome', v_outcome, 'investment_id', v_inv.id, 'user_id', v_inv.user_id,
-    'payment_status', (select payment_status from app.investments where id = v_inv.id));
-end
-$$;
-comment on function public.record_paystack_event(jsonb) is
-  'Service (the paystack-webhook function): stores every event once per (event, data.id) and applies '
-  'it to the investment of its reference, in any order: charge.success confirms a pending investment '
-  'whose amount, requested_amount and currency match (else amount_mismatch); refund.* and '
-  'charge.dispute.* stop an unclaimed investment (refunded, disputed) or, after the claim, raise '
-  'refund_after_distribution / dispute_after_distribution. Returns {outcome, investment_id, user_id, '
-  'payment_status}; outcome is investment_confirmed, duplicate, amount_mismatch, unknown_reference, '
-  'ignored, refund_recorded, dispute_recorded or dispute_resolved.';
-revoke all on function public.record_paystack_event(jsonb) from public;
-grant execute on function public.record_paystack_event(jsonb) to service_role;
-
 -- Every stuck state has a way out an admin can take from the dashboard, each with an audit row.
 create or replace function public.admin_resolve_investment(p_investment_id uuid, p_action text,
   p_note text default null)
@@ -386,6 +125,8 @@ as $$
 declare
   v_inv app.investments;
   v_paid numeric;
+  v_kept numeric;
+  v_tokens numeric;
   v_new app.investments;
 begin
   perform app.require_admin(true);
@@ -399,30 +140,52 @@ begin
   end if;
 
   if p_action = 'accept' then
-    if v_inv.payment_status <> 'amount_mismatch' then
-      perform app.fail('PT409', 'only an amount_mismatch investment can be accepted; it is '
-        || v_inv.payment_status);
-    end if;
-    select max(app.paystack_number(e.payload -> 'data' -> 'amount')) into v_paid
-      from app.paystack_events e
-     where e.investment_id = v_inv.id and e.event_type = 'charge.success'
-       and upper(coalesce(e.payload -> 'data' ->> 'currency', '')) = v_inv.currency;
-    if v_paid is null or v_paid < v_inv.amount_subunit then
-      perform app.fail('PT409', format('paid %s of %s %s (kobo): cancel it instead',
-        coalesce(v_paid::text, 'nothing'), v_inv.amount_subunit, v_inv.currency));
-    end if;
-    update app.investments
-       set payment_status = 'confirmed', confirmed_at = now(), updated_at = now()
-     where id = v_inv.id returning * into v_new;
-    if coalesce(app.setting('auto_distribute'), 'on') = 'on' and not v_inv.refund_pending then
-      perform app.invoke_function('distribute-tokens', jsonb_build_object('user_id', v_inv.user_id));
+    if v_inv.payment_status = 'confirmed' and v_inv.refund_hold = 'partial' then
+      -- Part of the money went back: the tokens the money kept pays for, never more.
+      v_kept := v_inv.amount_subunit - app.refunded_kobo(v_inv.id);
+      select floor(v_kept / 100 * power(10::numeric, t.decimals) / t.price_per_token) into v_tokens
+        from app.tokenizations t where t.id = v_inv.tokenization_id;
+      if v_tokens < 1 then
+        perform app.fail('PT409', format('the %s kobo kept pay for no token: cancel it instead', v_kept));
+      end if;
+      update app.investments
+         set tokens = v_tokens, amount = v_kept / 100, amount_subunit = v_kept, refund_hold = null,
+             refund_hold_since = null, updated_at = now()
+       where id = v_inv.id returning * into v_new;
+      perform app.queue_distribution(v_new);
+    elsif v_inv.payment_status = 'confirmed' and v_inv.refund_hold = 'needs_attention' then
+      -- A person checked on Paystack that the money stayed.
+      update app.investments set refund_hold = null, refund_hold_since = null, updated_at = now()
+       where id = v_inv.id returning * into v_new;
+      perform app.queue_distribution(v_new);
+    elsif v_inv.payment_status = 'amount_mismatch' then
+      select max(app.paystack_kobo(e.payload -> 'data' -> 'amount')) into v_paid
+        from app.paystack_events e
+       where e.investment_id = v_inv.id and e.event_type = 'charge.success'
+         and upper(coalesce(e.payload -> 'data' ->> 'currency', '')) = v_inv.currency;
+      if v_paid is null or v_paid < v_inv.amount_subunit then
+        perform app.fail('PT409', format('paid %s of %s %s (kobo): cancel it instead',
+          coalesce(v_paid::text, 'nothing'), v_inv.amount_subunit, v_inv.currency));
+      end if;
+      update app.investments
+         set payment_status = 'confirmed', confirmed_at = now(), updated_at = now()
+       where id = v_inv.id returning * into v_new;
+      if v_inv.refund_hold is null then
+        perform app.queue_distribution(v_new);
+      end if;
+    else
+      perform app.fail('PT409', 'only an amount_mismatch investment, or a confirmed one held for a '
+        || 'partial refund or a refund that needs attention, can be accepted; it is '
+        || v_inv.payment_status || coalesce(' (held: ' || v_inv.refund_hold || ')', ''));
     end if;
   elsif p_action = 'cancel' then
-    if v_inv.payment_status not in ('pending', 'amount_mismatch', 'disputed') then
-      perform app.fail('PT409', 'only a pending, amount_mismatch or disputed investment can be '
+    if v_inv.payment_status not in ('pending', 'amount_mismatch', 'disputed')
+       and not (v_inv.payment_status = 'confirmed' and v_inv.refund_hold is not null) then
+      perform app.fail('PT409', 'only a pending, amount_mismatch, disputed or held investment can be '
         || 'cancelled; it is ' || v_inv.payment_status);
     end if;
-    update app.investments set payment_status = 'failed', updated_at = now()
+    update app.investments
+       set payment_status = 'failed', refund_hold = null, refund_hold_since = null, updated_at = now()
      where id = v_inv.id returning * into v_new;
   else
     if v_inv.reversal is null or v_inv.reversal_acknowledged_at is not null then
@@ -434,20 +197,26 @@ begin
 
   perform app.audit('resolve_investment:' || p_action,
     jsonb_build_object('investment_id', v_inv.id, 'note', p_note),
-    jsonb_build_object('payment_status', v_inv.payment_status, 'reversal', v_inv.reversal),
+    jsonb_build_object('payment_status', v_inv.payment_status, 'reversal', v_inv.reversal,
+                       'refund_hold', v_inv.refund_hold, 'tokens', v_inv.tokens::text),
     jsonb_build_object('payment_status', v_new.payment_status, 'reversal', v_new.reversal,
-                       'acknowledged_at', v_new.reversal_acknowledged_at));
+                       'acknowledged_at', v_new.reversal_acknowledged_at,
+                       'refund_hold', v_new.refund_hold, 'tokens', v_new.tokens::text));
   return jsonb_build_object('investment_id', v_new.id, 'action', p_action,
     'payment_status', v_new.payment_status, 'previous_status', v_inv.payment_status,
-    'reversal', v_new.reversal, 'acknowledged', v_new.reversal_acknowledged_at is not null);
+    'reversal', v_new.reversal, 'acknowledged', v_new.reversal_acknowledged_at is not null,
+    'tokens', v_new.tokens::text, 'refund_hold', v_new.refund_hold);
 end
 $$;
 comment on function public.admin_resolve_investment(uuid, text, text) is
   'Admin (aal2) or service: the way out of a stuck investment. accept: an amount_mismatch investment '
-  'that was paid at least its amount becomes confirmed; cancel: a pending, amount_mismatch or disputed '
-  'one becomes failed; acknowledge: clears a refund_after_distribution or dispute_after_distribution '
-  'alert. PT409 when the action does not apply, PT404 for an unknown investment; writes an audit row '
-  'with p_note. Returns {investment_id, action, payment_status, previous_status, reversal, acknowledged}.';
+  'that was paid at least its amount becomes confirmed; a confirmed one held for a partial refund gets '
+  'the tokens the money kept pays for (its amount becomes what was kept); one held for a refund that '
+  'needs attention is released. cancel: a pending, amount_mismatch, disputed or held investment becomes '
+  'failed. acknowledge: clears a refund_after_distribution or dispute_after_distribution alert. PT409 '
+  'when the action does not apply, PT404 for an unknown investment; writes an audit row with p_note. '
+  'Returns {investment_id, action, payment_status, previous_status, reversal, acknowledged, tokens, '
+  'refund_hold}.';
 revoke all on function public.admin_resolve_investment(uuid, text, text) from public;
 grant execute on function public.admin_resolve_investment(uuid, text, text) to authenticated, service_role;
 

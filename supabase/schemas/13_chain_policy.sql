@@ -178,7 +178,7 @@ begin
   end if;
   select count(*) into v_waiting
     from app.investments i
-   where i.payment_status = 'confirmed' and not i.refund_pending
+   where i.payment_status = 'confirmed' and i.refund_hold is null
      and (p_user_id is null or i.user_id = p_user_id)
      and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id)
      and exists (select 1 from app.profiles p where p.user_id = i.user_id

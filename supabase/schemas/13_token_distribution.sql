@@ -120,7 +120,7 @@ begin
     select i.id, i.user_id, i.tokenization_id, i.tokens, i.created_at
       from app.investments i
      where i.payment_status = 'confirmed'
-       and not i.refund_pending
+       and i.refund_hold is null
        and (p_user_id is null or i.user_id = p_user_id)
        and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id)
        and exists (select 1 from app.profiles p where p.user_id = i.user_id

@@ -270,6 +270,10 @@ begin
           from app.investments i
          where i.reversal is not null and i.reversal_acknowledged_at is null
            and i.payment_status in ('distributing', 'tokens_distributed')
+        union all
+        -- Payments (17_paystack_verification.sql): events that could not be applied, partial
+        -- refunds, refunds that need attention, payments never verified, a silent webhook.
+        select p from app.paystack_alerts() p
       ) x), '[]'::jsonb);
 end
 $$;
@@ -281,6 +285,9 @@ comment on function public.admin_token_alerts(interval) is
   '(money went back after the tokens were claimed; until acknowledged), fee_cap_exceeded (the chain '
   'asks more than its fee cap: nothing is signed there until fees fall), treasury_insufficient_tokens '
   'and treasury_insufficient_gas (what the treasury cannot pay for waits), reorg_detected (a confirmed '
-  'transfer no longer on the chain, in the latest run: never paid again automatically).';
+  'transfer no longer on the chain, in the latest run: never paid again automatically), '
+  'paystack_event_unprocessable (a signed charge, refund or dispute that could not be applied), '
+  'partial_refund and refund_needs_attention (held investments), payment_unverified (pending past '
+  'paystack_payment_window) and webhook_silent (no signed event for paystack_silence_alert_after).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

@@ -13,3 +13,13 @@ $$);
 select cron.schedule('reconcile-token-distributions', '*/5 * * * *', $$
   select app.invoke_function('reconcile-token-distributions', '{}'::jsonb)
 $$);
+
+-- Missed webhooks: Paystack is asked about investments still pending (17_paystack_verification.sql).
+-- Only when some pending investment is old enough to be asked about.
+select cron.schedule('verify-pending-payments', '*/2 * * * *', $$
+  select app.invoke_function('verify-pending-payments', '{}'::jsonb)
+   where exists (select 1 from app.investments
+                  where payment_status = 'pending'
+                    and created_at <= now() - coalesce(app.setting('paystack_verify_after')::interval,
+                                                       interval '10 minutes'))
+$$);

@@ -69,4 +69,41 @@ begin
 end
 $$;
 
+-- Paystack's published shapes (tests/fixtures/paystack/*.json, the same files the Deno tests,
+-- the chaos harness and the webhook benchmark use), read from the repository root.
+\set paystack_fixtures `node -e "const fs = require('fs'), d = 'tests/fixtures/paystack/', o = {}; for (const f of fs.readdirSync(d)) if (f.endsWith('.json')) o[f.slice(0, -5)] = JSON.parse(fs.readFileSync(d + f, 'utf8')); process.stdout.write(JSON.stringify(o))"`
+create table if not exists tests.paystack_fixtures (name text primary key, body jsonb not null);
+delete from tests.paystack_fixtures;
+insert into tests.paystack_fixtures select key, value from jsonb_each(:'paystack_fixtures'::jsonb);
+grant select on tests.paystack_fixtures to anon, authenticated, service_role, postgres;
+
+-- One Paystack event in its published shape with some values of data changed: p_set maps a path
+-- inside data ('reference', 'transaction.reference') to its new value. Never adds a field the
+-- shape lacks (a path that is not in it is an error), except where p_add says so.
+create or replace function tests.paystack_event(p_shape text, p_set jsonb default '{}',
+  p_add boolean default false)
+returns jsonb
+language plpgsql
+stable
+as $$
+declare
+  v jsonb := (select f.body from tests.paystack_fixtures f where f.name = p_shape);
+  v_key text;
+  v_value jsonb;
+  v_path text[];
+begin
+  if v is null then
+    raise exception 'no Paystack fixture %', p_shape;
+  end if;
+  for v_key, v_value in select * from jsonb_each(p_set) loop
+    v_path := ('{data,' || replace(v_key, '.', ',') || '}')::text[];
+    if not p_add and not coalesce((v #> v_path[1:array_length(v_path, 1) - 1]) ? v_path[array_length(v_path, 1)], false) then
+      raise exception 'the % shape has no field %', p_shape, v_key;
+    end if;
+    v := jsonb_set(v, v_path, v_value, true);
+  end loop;
+  return v;
+end
+$$;
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;

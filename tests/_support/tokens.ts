@@ -4,6 +4,13 @@ import type postgres from "postgres";
 import { balanceOf, waitForReceipts } from "../../supabase/functions/_shared/chain.ts";
 import { JsonRpc } from "../../supabase/functions/_shared/json-rpc.ts";
 import { paystackSignature } from "../../supabase/functions/_shared/paystack-signature.ts";
+import {
+  chargeSuccess as chargeSuccessEvent,
+  disputeEvent,
+  type DisputeKind,
+  refundEvent,
+  type RefundStage,
+} from "./paystack-events.ts";
 import { rpcHttp, stack, userJwt } from "./stack.ts";
 
 export const chain = new JsonRpc(stack.chain_rpc_url);
@@ -67,21 +74,42 @@ export async function invest(investor: Investor, tokens: number): Promise<Invest
   return r.body;
 }
 
-let eventId = Date.now();
-
+/** A signed-ready charge.success for an investment, in Paystack's published shape; `overrides`
+ * change values of its data (amount, currency, requested_amount, metadata...). */
 export function chargeSuccess(inv: Investment, overrides: Record<string, unknown> = {}) {
-  return JSON.stringify({
-    event: "charge.success",
-    data: {
-      id: ++eventId,
-      status: "success",
+  const e = chargeSuccessEvent({
+    reference: inv.reference,
+    amount: inv.amount_subunit,
+    currency: inv.currency,
+  });
+  Object.assign(e.data, overrides);
+  return JSON.stringify(e);
+}
+
+/** refund.<stage> for an investment, in Paystack's shape (no data.id); the whole amount unless
+ * `amount` (kobo) says otherwise. */
+export function refund(inv: Investment, stage: RefundStage, amount?: number) {
+  return JSON.stringify(
+    refundEvent(stage, { reference: inv.reference, amount: amount ?? inv.amount_subunit }),
+  );
+}
+
+/** charge.dispute.<kind> for an investment, in Paystack's shape. */
+export function dispute(
+  inv: Investment,
+  kind: DisputeKind,
+  disputeId: number,
+  resolution?: string,
+) {
+  return JSON.stringify(
+    disputeEvent(kind, {
+      id: disputeId,
       reference: inv.reference,
       amount: inv.amount_subunit,
       currency: inv.currency,
-      metadata: { custom_fields: [] },
-      ...overrides,
-    },
-  });
+      resolution,
+    }),
+  );
 }
 
 /** fetch, retried once when the connection itself fails (a keep-alive socket closed by the

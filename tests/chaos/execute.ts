@@ -6,12 +6,14 @@ import { db, rpcHttp, stack } from "../_support/stack.ts";
 import {
   chain,
   chargeSuccess,
+  dispute,
   distribute,
   invest,
   type Investment,
   type Investor,
   newInvestor,
   reconcile,
+  refund,
   sendWebhook,
   setKyc,
   setWallet,
@@ -21,36 +23,20 @@ import {
 const svc = (fn: string, body: unknown) => rpcHttp(fn, body, stack.service_role_key);
 
 let reversalId = 0;
-/** The Paystack events of one reversal, as Paystack sends them (refund amounts as strings). */
+/** The Paystack events of one reversal, in Paystack's published shapes (tests/fixtures/paystack). */
 function reversalEvents(inv: Investment, kind: Reversal, seed: number): string[] {
-  const id = `chaos-${seed}-${++reversalId}`;
-  const refund = (stage: string) =>
-    JSON.stringify({
-      event: `refund.${stage}`,
-      data: {
-        id,
-        status: stage,
-        transaction_reference: inv.reference,
-        amount: String(inv.amount_subunit),
-        currency: inv.currency,
-      },
-    });
-  const dispute = (kind: string, resolution: string | null = null) =>
-    JSON.stringify({
-      event: `charge.dispute.${kind}`,
-      data: { id, resolution, transaction: { reference: inv.reference } },
-    });
+  const id = seed * 1_000_000 + ++reversalId; // a dispute's id: the same for its create and resolve
   switch (kind) {
     case "refund":
-      return [refund("pending"), refund("processed")];
+      return [refund(inv, "pending"), refund(inv, "processed")];
     case "refund_started":
-      return [refund("pending")];
+      return [refund(inv, "pending")];
     case "dispute_open":
-      return [dispute("create")];
+      return [dispute(inv, "create", id)];
     case "dispute_won":
-      return [dispute("create"), dispute("resolve", "declined")];
+      return [dispute(inv, "create", id), dispute(inv, "resolve", id, "declined")];
     case "dispute_lost":
-      return [dispute("create"), dispute("resolve", "merchant-accepted")];
+      return [dispute(inv, "create", id), dispute(inv, "resolve", id, "merchant-accepted")];
   }
 }
 
@@ -277,7 +263,7 @@ async function recoverAndCheck(
     const [waiting] = await sql`
       select count(*)::int as n from app.investments i join app.profiles p on p.user_id = i.user_id
        where i.id = any(${investmentIds}::uuid[]) and i.payment_status in ('confirmed', 'distributing')
-         and not i.refund_pending and p.kyc_status = 'verified' and p.wallet_address is not null`;
+         and i.refund_hold is null and p.kyc_status = 'verified' and p.wallet_address is not null`;
     if (open.in_flight === 0 && waiting.n === 0) break;
   }
   await svc("execute_due_slots", { p_now: at(2000) });
@@ -291,7 +277,7 @@ async function recoverAndCheck(
   const stuck = await sql`
     select i.id, i.payment_status from app.investments i join app.profiles p on p.user_id = i.user_id
      where i.id = any(${investmentIds}::uuid[]) and i.payment_status in ('confirmed', 'distributing')
-       and not i.refund_pending and p.kyc_status = 'verified' and p.wallet_address is not null`;
+       and i.refund_hold is null and p.kyc_status = 'verified' and p.wallet_address is not null`;
   if (stuck.length) {
     bad.push(`${stuck.length} paid investments of qualified investors were never distributed`);
   }

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // Tokens: the distribution report, token alerts with their actions (resolve an investment, decide
-// KYC, acknowledge a reversal), the chain policy.
+// KYC, acknowledge a reversal, read and dismiss a Paystack event that could not be applied), the
+// chain policy.
 import { data } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
@@ -68,13 +69,57 @@ export function tokensPage(client: Client): HTMLElement {
     return `${action}: done`;
   };
 
+  // A stored Paystack event for support: its reason, then the payload and the body as signed.
+  const showEvent = (eventId: number, into: HTMLElement) => async () => {
+    try {
+      const e = await data<Record<string, unknown>>(
+        client.rpc("admin_paystack_event", { p_event_id: eventId }),
+      );
+      into.replaceChildren(
+        h("p", {}, `${e.event_type} (${e.source}): ${e.outcome}${e.reason ? `, ${e.reason}` : ""}`),
+        h(
+          "details",
+          {},
+          h("summary", {}, "Payload and raw body"),
+          h("pre", {}, h("code", {}, JSON.stringify(e.payload, null, 2))),
+          h("pre", {}, h("code", {}, String(e.raw_body ?? ""))),
+        ),
+      );
+    } catch (err) {
+      into.replaceChildren(errorBox(err as Error));
+    }
+  };
+
   function alertRow(a: TokenAlert): HTMLElement {
     const action = h("td", {});
-    if (a.kind === "amount_mismatch" && a.investment_id) {
+    const held = a.kind === "partial_refund" || a.kind === "refund_needs_attention";
+    if ((a.kind === "amount_mismatch" || held) && a.investment_id) {
       action.append(
-        ...mutate("Accept", resolve(a.investment_id, "accept")),
+        ...mutate(
+          a.kind === "partial_refund" ? "Accept (tokens for the money kept)" : "Accept",
+          resolve(a.investment_id, "accept"),
+        ),
         " ",
         ...mutate("Cancel", resolve(a.investment_id, "cancel")),
+      );
+    } else if (a.kind === "payment_unverified" && a.investment_id) {
+      action.append(...mutate("Cancel", resolve(a.investment_id, "cancel")));
+    } else if (a.kind === "paystack_event_unprocessable" && typeof a.event_id === "number") {
+      const eventId = a.event_id;
+      const shown = h("div");
+      const show = h("button", { type: "button" }, "Show event");
+      show.addEventListener("click", showEvent(eventId, shown));
+      action.append(
+        show,
+        " ",
+        ...mutate("Dismiss", async () => {
+          await data(client.rpc("admin_dismiss_paystack_event", {
+            p_event_id: eventId,
+            p_note: "from the console",
+          }));
+          return "dismissed";
+        }),
+        shown,
       );
     } else if (a.kind.endsWith("_after_distribution") && a.investment_id) {
       action.append(...mutate("Acknowledge", resolve(a.investment_id, "acknowledge")));

@@ -109,8 +109,13 @@ export type Database = {
         Args: { "p_distribution_date": string; "p_slot_number": number };
         Returns: Json;
       };
+      "admin_dismiss_paystack_event": {
+        Args: { "p_event_id": number; "p_note"?: string };
+        Returns: Json;
+      };
       "admin_distribution_history": { Args: { "p_from": string; "p_to": string }; Returns: Json };
       "admin_distribution_status": { Args: { "p_distribution_date": string }; Returns: Json };
+      "admin_paystack_event": { Args: { "p_event_id": number }; Returns: Json };
       "admin_queue_distribution": {
         Args: {
           "p_description"?: string;
@@ -213,8 +218,19 @@ export type Database = {
       "health": { Args: Record<PropertyKey, never>; Returns: Json };
       "mark_transfers_broadcast": { Args: { "p_transfer_ids": (string)[] }; Returns: number };
       "my_today_profit": { Args: { "p_date"?: string }; Returns: number };
+      "paystack_payments_to_verify": {
+        Args: { "p_limit"?: number; "p_older_than"?: string };
+        Returns: {
+          "investment_id": string;
+          "reference": string;
+        }[];
+      };
       "recently_confirmed_transfers": { Args: { "p_within"?: string }; Returns: Json };
-      "record_paystack_event": { Args: { "p_event": Json }; Returns: Json };
+      "record_paystack_event": { Args: { "p_event": Json; "p_raw_body"?: string }; Returns: Json };
+      "record_paystack_verification": {
+        Args: { "p_reference": string; "p_transaction": Json };
+        Returns: Json;
+      };
       "record_reconciliation_run": {
         Args: { "p_discrepancies": Json; "p_summary": Json };
         Returns: number;

@@ -41,20 +41,21 @@ begin
   return v_ref;
 end $$;
 
--- One Paystack event for a reference, shaped as Paystack sends it: charges name the reference in
--- data.reference, refunds in data.transaction_reference (amount as a string), disputes in
--- data.transaction.reference. Returns the outcome.
+-- One Paystack event for a reference in its published shape (tests.paystack_event): charges name
+-- the reference in data.reference, refunds in data.transaction_reference (no data.id, the amount
+-- a string), disputes in data.transaction.reference. p_id is the charge's or the dispute's id
+-- (refunds have none: their identity is the digest of their data). Returns the outcome.
 create function tests.rv_event(p_type text, p_id text, p_ref text, p_extra jsonb default '{}')
 returns text language sql as $$
-  select public.record_paystack_event(jsonb_build_object('event', p_type, 'data',
+  select public.record_paystack_event(
     case
       when p_type = 'charge.success' then
-        jsonb_build_object('id', p_id, 'reference', p_ref, 'amount', 1000, 'currency', 'NGN')
+        tests.paystack_event(p_type, jsonb_build_object('id', p_id, 'reference', p_ref, 'amount', 1000) || p_extra)
       when p_type like 'refund.%' then
-        jsonb_build_object('id', p_id, 'transaction_reference', p_ref, 'amount', '1000', 'currency', 'NGN',
-                           'status', split_part(p_type, '.', 2))
-      else jsonb_build_object('id', p_id, 'transaction', jsonb_build_object('reference', p_ref))
-    end || p_extra)) ->> 'outcome'
+        tests.paystack_event(p_type, jsonb_build_object('transaction_reference', p_ref, 'amount', '1000') || p_extra)
+      else
+        tests.paystack_event(p_type, jsonb_build_object('id', p_id, 'transaction.reference', p_ref) || p_extra)
+    end) ->> 'outcome'
 $$;
 
 -- The investment of a reference, readable from any role the test acts as.
@@ -120,7 +121,7 @@ select is((select count(*)::int from cases c join app.investments i on i.referen
             where i.reversal is distinct from c.want_reversal), 0,
           'a reversal after the claim raises exactly the expected alert, and only then');
 select is((select count(*)::int from cases c join app.investments i on i.reference = c.ref
-            where i.refund_pending is distinct from c.want_hold), 0,
+            where (i.refund_hold is not null) is distinct from c.want_hold), 0,
           'a refund in progress holds exactly the unclaimed investments');
 select is((select count(*)::int from cases c join app.investments i on i.reference = c.ref
             where c.state in ('distributing', 'tokens_distributed') and i.transfer_id is null), 0,
