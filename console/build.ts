@@ -31,7 +31,16 @@ export async function buildConsole(outDir: string, config: ConsoleConfig): Promi
   if (!out.success) {
     throw new Error(`console build failed: ${new TextDecoder().decode(out.stderr)}`);
   }
-  for (const f of ["index.html", "style.css"]) await Deno.copyFile(`${here}${f}`, `${outDir}/${f}`);
+  await Deno.copyFile(`${here}style.css`, `${outDir}/style.css`);
+  // The same policy on any static host (a meta tag cannot say frame-ancestors: the host's
+  // headers must, as the local gateway's do): its own files, and the project's API only.
+  const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+    `connect-src 'self' ${new URL(config.url).origin}; base-uri 'none'; form-action 'none'`;
+  const html = (await Deno.readTextFile(`${here}index.html`)).replace(
+    '<meta charset="utf-8">',
+    `<meta charset="utf-8">\n    <meta http-equiv="Content-Security-Policy" content="${csp}">`,
+  );
+  await Deno.writeTextFile(`${outDir}/index.html`, html);
   await Deno.writeTextFile(
     `${outDir}/config.js`,
     `window.PAYOUT_CONSOLE = ${JSON.stringify(config)};\n`,

@@ -11,6 +11,7 @@ import { callRpc, readArgs } from "./gateway/rpc.ts";
 import { selectRelation } from "./gateway/relation.ts";
 import { POOL_SIZE } from "./gateway/transaction.ts";
 import { log } from "./gateway/log.ts";
+import { limitBody } from "./gateway/body-limit.ts";
 
 export type GatewayOptions = {
   port: number;
@@ -49,18 +50,29 @@ export async function startGateway(opts: GatewayOptions) {
   const functions = functionRouter(opts.jwtSecret);
   let authEndpoints: ReturnType<typeof authApi> | null = null;
 
-  async function handle(req: Request): Promise<Response> {
-    const url = new URL(req.url);
-    if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
+  async function handle(original: Request, ip: string): Promise<Response> {
+    const url = new URL(original.url);
+    if (original.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
     const fn = /^\/functions\/v1\/([^/]+)\/?$/.exec(url.pathname);
-    if (fn) return await functions(fn[1], req);
+    // Each function reads (and limits) its own body: the webhook keeps its 64 KiB.
+    if (fn) return await functions(fn[1], original);
+    if (opts.consoleDir && url.pathname === "/console") {
+      // Relative assets resolve against the directory: without its slash they would miss.
+      return new Response(null, {
+        status: 301,
+        headers: { location: `/console/${url.search}` },
+      });
+    }
+    if (opts.consoleDir && url.pathname.startsWith("/console/")) {
+      return await serveStatic(opts.consoleDir, url.pathname.replace(/^\/console/, ""));
+    }
+    // The API's bodies are bounded before anything reads them or a connection is taken.
+    const req = await limitBody(original);
+    if (req instanceof Response) return req;
     const authPath = /^\/auth\/v1\/(.+?)\/?$/.exec(url.pathname);
     if (authPath) {
       authEndpoints ??= authApi(sql, opts.jwtSecret, `${url.origin}/auth/v1`);
-      return await authEndpoints(req, authPath[1], url);
-    }
-    if (opts.consoleDir && /^\/console(\/|$)/.test(url.pathname)) {
-      return await serveStatic(opts.consoleDir, url.pathname.replace(/^\/console/, ""));
+      return await authEndpoints(req, authPath[1], url, ip);
     }
     const rest = /^\/rest\/v1\/(rpc\/)?([^/]+)\/?$/.exec(url.pathname);
     if (!rest) return jsonResponse(404, { message: "not found" });
@@ -102,9 +114,9 @@ export async function startGateway(opts: GatewayOptions) {
 
   const server = Deno.serve(
     { port: opts.port, hostname: "127.0.0.1", onListen: () => {} },
-    async (req) => {
+    async (req, info) => {
       try {
-        const res = await handle(req);
+        const res = await handle(req, info.remoteAddr.hostname);
         for (const [k, v] of Object.entries(CORS)) res.headers.set(k, v);
         return res;
       } catch (e) {

@@ -126,18 +126,20 @@ create table if not exists auth.refresh_tokens (
   created_at timestamptz not null default now()
 );
 
--- Failed sign-in and verification attempts, for the lockout (GoTrue answers 429 when rate limited).
-create table if not exists auth.local_failed_attempts (
-  id bigserial primary key,
-  subject text not null,
-  at timestamptz not null default now()
+-- Rate limits as Supabase Auth applies them: a token bucket per (endpoint, client IP), taken in
+-- one statement (local/auth/rate-limit.ts). The per-account failure count it replaces let 40
+-- concurrent guesses through and let anyone lock an account out.
+drop table if exists auth.local_failed_attempts;
+create table if not exists auth.local_rate_buckets (
+  key text primary key,
+  tokens double precision not null,
+  updated_at timestamptz not null
 );
-create index if not exists local_failed_attempts_subject on auth.local_failed_attempts (subject, at);
 
 revoke all on auth.mfa_factors, auth.mfa_challenges, auth.sessions, auth.refresh_tokens,
-  auth.local_failed_attempts from anon, authenticated, service_role;
+  auth.local_rate_buckets from anon, authenticated, service_role;
 grant all on auth.users, auth.mfa_factors, auth.mfa_challenges, auth.sessions, auth.refresh_tokens,
-  auth.local_failed_attempts to postgres;
+  auth.local_rate_buckets to postgres;
 grant usage on all sequences in schema auth to postgres;
 
 create or replace function auth.uid() returns uuid

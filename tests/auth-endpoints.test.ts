@@ -1,7 +1,8 @@
 // The local Supabase Auth endpoints through supabase-js, unmodified, on the real stack: password
 // sign-in (bcrypt in auth.users), TOTP (RFC 6238, a window of one step), aal2 for admin mutations,
-// a replayed code and a wrong one refused, lockout after repeated failures, rotating refresh
-// tokens that keep the session's level, sign-out ending the session.
+// a replayed code and a wrong one refused, rate limits per client IP (token buckets, atomic under
+// concurrency), enrolment needing aal2 once a factor is verified, verify ending aal1 tokens,
+// malformed bodies, rotating refresh tokens that keep the session's level, sign-out.
 import assert from "node:assert/strict";
 import { createClient } from "@supabase/supabase-js";
 import { ensureUser } from "../local/auth/api.ts";
@@ -97,29 +98,159 @@ Deno.test("the window: the previous step's code works, one two steps old does no
   assert.equal(prev.error, null, JSON.stringify(prev.error));
 });
 
-Deno.test("five wrong passwords lock the account's sign-in (429), even for the right one", async () => {
-  const who = await newAdmin();
-  const client = anon();
-  for (let i = 0; i < 5; i++) {
-    const r = await client.auth.signInWithPassword({ email: who.email, password: `wrong-${i}` });
-    assert.equal(r.error?.status, 400);
+/** Empties the rate-limit buckets: each test below starts with full ones and leaves them so. */
+const refillBuckets = () => sql`delete from auth.local_rate_buckets`;
+
+async function authPost(path: string, body: unknown, token?: string) {
+  const res = await fetch(`${stack.api_url}/auth/v1/${path}`, {
+    method: "POST",
+    headers: {
+      apikey: stack.anon_key,
+      "content-type": "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+Deno.test("40 concurrent wrong passwords: 30 checked (the bucket), the rest 429, and the right one after them refused", async () => {
+  await refillBuckets();
+  try {
+    const who = await newAdmin();
+    const attempts = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, i) =>
+          authPost("token?grant_type=password", { email: who.email, password: `wrong-${i}` }),
+      ),
+    );
+    const statuses = attempts.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 400).length, 30, "exactly the bucket's 30 checked");
+    assert.equal(statuses.filter((s) => s === 429).length, 10);
+    const right = await authPost("token?grant_type=password", {
+      email: who.email,
+      password: who.password,
+    });
+    assert.equal(right.status, 429, "over the limit, even the right password waits");
+    assert.equal(right.body.error_code, "over_request_rate_limit");
+    // The limit is the caller's (per IP, as Supabase Auth), not the account's: nobody can keep an
+    // account locked from elsewhere. Here every caller is 127.0.0.1, so refill to show the account
+    // itself was never locked.
+    await refillBuckets();
+    const after = await authPost("token?grant_type=password", {
+      email: who.email,
+      password: who.password,
+    });
+    assert.equal(after.status, 200, "the account was never locked");
+  } finally {
+    await refillBuckets();
   }
-  const locked = await client.auth.signInWithPassword({ email: who.email, password: who.password });
-  assert.equal(locked.error?.status, 429);
-  assert.equal(locked.error?.code, "over_request_rate_limit");
 });
 
-Deno.test("five wrong codes lock the factor (429)", async () => {
+Deno.test("60 concurrent TOTP guesses: 30 checked, the rest 429; a replayed code is refused even concurrently", async () => {
+  await refillBuckets();
+  try {
+    const who = await newAdmin();
+    const client = anon();
+    await client.auth.signInWithPassword({ email: who.email, password: who.password });
+    const token = (await client.auth.getSession()).data.session!.access_token;
+    const factorId = (await client.auth.mfa.listFactors()).data!.totp[0].id;
+    const right = codeAt(who.secret, stepAt(Date.now()));
+    const wrong = right === "123456" ? "654321" : "123456";
+    const guesses = await Promise.all(Array.from({ length: 60 }, async () => {
+      const ch = await authPost(`factors/${factorId}/challenge`, {}, token);
+      return await authPost(
+        `factors/${factorId}/verify`,
+        { challenge_id: ch.body.id, code: wrong },
+        token,
+      );
+    }));
+    const statuses = guesses.map((g) => g.status);
+    assert.equal(statuses.filter((s) => s === 422).length, 30, "exactly the bucket's 30 checked");
+    assert.equal(statuses.filter((s) => s === 429).length, 30);
+    await refillBuckets();
+    // The right code twice at once: one aal2 session, the other a replay.
+    const both = await Promise.all([0, 1].map(async () => {
+      const ch = await authPost(`factors/${factorId}/challenge`, {}, token);
+      return await authPost(
+        `factors/${factorId}/verify`,
+        { challenge_id: ch.body.id, code: right },
+        token,
+      );
+    }));
+    assert.deepEqual(both.map((b) => b.status).sort(), [200, 422]);
+  } finally {
+    await refillBuckets();
+  }
+});
+
+Deno.test("MFA cannot be bypassed: an aal1 session of a user with a verified factor cannot enrol another (403 insufficient_aal)", async () => {
   const who = await newAdmin();
   const client = anon();
   await client.auth.signInWithPassword({ email: who.email, password: who.password });
-  const right = codeAt(who.secret, stepAt(Date.now()));
-  const wrong = right === "123456" ? "654321" : "123456";
-  for (let i = 0; i < 5; i++) {
-    assert.equal((await verify(client, wrong)).error?.code, "mfa_verification_failed");
+  const enrolled = await client.auth.mfa.enroll({ factorType: "totp" });
+  assert.equal(enrolled.error?.status, 403);
+  assert.equal(enrolled.error?.code, "insufficient_aal");
+  const [{ n }] = await sql`select count(*)::int as n from auth.mfa_factors f
+    join auth.users u on u.id = f.user_id where u.email = ${who.email}`;
+  assert.equal(n, 1, "no second factor was created");
+  // At aal2 a second authenticator may be added, as Supabase Auth allows.
+  await verify(client, codeAt(who.secret, stepAt(Date.now())));
+  assert.equal((await client.auth.mfa.enroll({ factorType: "totp" })).error, null);
+});
+
+Deno.test("verify ends the password step's refresh token and the user's other aal1 sessions", async () => {
+  await refillBuckets();
+  const who = await newAdmin();
+  const client = anon();
+  const signedIn = await client.auth.signInWithPassword({
+    email: who.email,
+    password: who.password,
+  });
+  const aal1Refresh = signedIn.data.session!.refresh_token;
+  const elsewhere = anon();
+  const other = await elsewhere.auth.signInWithPassword({
+    email: who.email,
+    password: who.password,
+  });
+  assert.equal((await verify(client, codeAt(who.secret, stepAt(Date.now())))).error, null);
+  const replayed = await authPost("token?grant_type=refresh_token", { refresh_token: aal1Refresh });
+  assert.equal(replayed.status, 400, "the aal1 refresh token no longer mints anything");
+  assert.equal(replayed.body.error_code, "refresh_token_not_found");
+  const stale = await authPost("token?grant_type=refresh_token", {
+    refresh_token: other.data.session!.refresh_token,
+  });
+  assert.equal(stale.status, 400, "another aal1 session of the user ended at verify");
+  assert.equal((await client.auth.refreshSession()).error, null, "the aal2 session refreshes");
+});
+
+Deno.test("malformed Auth bodies are 400 with GoTrue's codes, never 500", async () => {
+  await refillBuckets();
+  const cases: [string, string | unknown, string][] = [
+    ["token?grant_type=password", "null", "bad_json"],
+    ["token?grant_type=password", "[1]", "bad_json"],
+    ["token?grant_type=password", "{not json", "bad_json"],
+    [
+      "token?grant_type=password",
+      { email: "a\u0000b@test.io", password: "x" },
+      "validation_failed",
+    ],
+    [
+      "token?grant_type=password",
+      { email: "a@test.io", password: "p\u0000w" },
+      "validation_failed",
+    ],
+    ["token?grant_type=password", { email: 5, password: true }, "validation_failed"],
+    ["token?grant_type=refresh_token", { refresh_token: "r\u0000" }, "validation_failed"],
+    ["token?grant_type=refresh_token", { refresh_token: 7 }, "validation_failed"],
+  ];
+  for (const [path, body, code] of cases) {
+    const raw = typeof body === "string" ? body : JSON.stringify(body); // NUL goes out as \u0000
+    const r = await authPost(path, raw);
+    assert.equal(r.status, 400, `${path} ${raw}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error_code, code, raw);
   }
-  const locked = await verify(client, right);
-  assert.equal(locked.error?.status, 429);
 });
 
 Deno.test("refresh rotates the token and keeps aal2; an old refresh token is refused; sign-out ends the session", async () => {

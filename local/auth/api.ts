@@ -7,11 +7,10 @@ import type postgres from "postgres";
 import { type Claims, signJwt, verifyJwt } from "../jwt.ts";
 import { bearerToken } from "../gateway/auth.ts";
 import { matchingStep, newSecret, otpauthUri } from "./totp.ts";
+import { type Body, readAuthBody } from "./body.ts";
+import { type Bucket, takeToken } from "./rate-limit.ts";
 
 const ACCESS_TOKEN_SECONDS = 3600;
-/** Failed attempts per subject (an email, a factor) within LOCKOUT_WINDOW before answering 429. */
-export const MAX_FAILURES = 5;
-const LOCKOUT_WINDOW = "5 minutes";
 
 type Sql = postgres.Sql;
 type User = {
@@ -98,14 +97,11 @@ export function authApi(sql: Sql, jwtSecret: string, issuer: string) {
     });
   }
 
-  async function lockedOut(subject: string): Promise<boolean> {
-    const [r] = await sql<{ n: number }[]>`
-      select count(*)::int as n from auth.local_failed_attempts
-       where subject = ${subject} and at > now() - ${LOCKOUT_WINDOW}::interval`;
-    return r.n >= MAX_FAILURES;
-  }
-  const recordFailure = (subject: string) =>
-    sql`insert into auth.local_failed_attempts (subject) values (${subject})`;
+  /** null when the caller's bucket has a token for this request, else GoTrue's 429. */
+  const overLimit = async (bucket: Bucket, ip: string) =>
+    await takeToken(sql, bucket, ip)
+      ? null
+      : fail(429, "over_request_rate_limit", "Request rate limit reached");
 
   const userById = async (id: string) =>
     (await sql<User[]>`select * from auth.users where id = ${id}`)[0] ?? null;
@@ -126,20 +122,19 @@ export function authApi(sql: Sql, jwtSecret: string, issuer: string) {
     return { user, session };
   }
 
-  async function passwordGrant(body: Record<string, unknown>) {
-    const email = String(body.email ?? "").trim().toLowerCase();
-    const password = String(body.password ?? "");
-    if (!email || !password) return fail(400, "validation_failed", "missing email or password");
-    if (await lockedOut(`password:${email}`)) {
-      return fail(429, "over_request_rate_limit", "Too many sign-in attempts; try again later");
+  async function passwordGrant(body: Body, ip: string) {
+    if (typeof body.email !== "string" || typeof body.password !== "string") {
+      return fail(400, "validation_failed", "email and password must be strings");
     }
+    const email = body.email.trim().toLowerCase();
+    const password = body.password;
+    if (!email || !password) return fail(400, "validation_failed", "missing email or password");
+    const limited = await overLimit("sign_in", ip);
+    if (limited) return limited;
     const [user] = await sql<User[]>`
       select * from auth.users where lower(email) = ${email} and encrypted_password is not null
          and encrypted_password = extensions.crypt(${password}, encrypted_password)`;
-    if (!user) {
-      await recordFailure(`password:${email}`);
-      return fail(400, "invalid_credentials", "Invalid login credentials");
-    }
+    if (!user) return fail(400, "invalid_credentials", "Invalid login credentials");
     const amr = [{ method: "password", timestamp: Math.floor(Date.now() / 1000) }];
     const [session] = await sql<Session[]>`
       insert into auth.sessions (user_id, aal, amr) values (${user.id}, 'aal1', ${sql.json(amr)})
@@ -148,8 +143,13 @@ export function authApi(sql: Sql, jwtSecret: string, issuer: string) {
     return await issue(user, session);
   }
 
-  async function refreshGrant(body: Record<string, unknown>) {
-    const token = String(body.refresh_token ?? "");
+  async function refreshGrant(body: Body, ip: string) {
+    if (typeof body.refresh_token !== "string") {
+      return fail(400, "validation_failed", "refresh_token must be a string");
+    }
+    const limited = await overLimit("token_refresh", ip);
+    if (limited) return limited;
+    const token = body.refresh_token;
     // Rotation: a refresh token is good once; the session keeps its assurance level.
     const [used] = await sql<{ session_id: string }[]>`
       update auth.refresh_tokens set revoked = true
@@ -166,11 +166,19 @@ export function authApi(sql: Sql, jwtSecret: string, issuer: string) {
     return await issue(user, session);
   }
 
-  async function enroll(req: Request, body: Record<string, unknown>) {
+  async function enroll(req: Request, body: Body) {
     const who = await caller(req);
     if (who instanceof Response) return who;
     if (body.factor_type !== "totp") {
       return fail(422, "mfa_factor_type_invalid", "only totp factors are supported here");
+    }
+    // As GoTrue: once a verified factor exists, only an aal2 session may add another (else a
+    // password alone would enrol an authenticator of its own and pass MFA).
+    const [{ verified }] = await sql<{ verified: number }[]>`
+      select count(*)::int as verified from auth.mfa_factors
+       where user_id = ${who.user.id} and status = 'verified'`;
+    if (verified > 0 && who.session.aal !== "aal2") {
+      return fail(403, "insufficient_aal", "AAL2 required to enroll a new factor");
     }
     const secret = newSecret();
     const name = typeof body.friendly_name === "string" ? body.friendly_name.slice(0, 100) : null;
@@ -214,56 +222,69 @@ export function authApi(sql: Sql, jwtSecret: string, issuer: string) {
     });
   }
 
-  async function verify(req: Request, factorId: string, body: Record<string, unknown>) {
+  async function verify(req: Request, factorId: string, body: Body, ip: string) {
     const who = await caller(req);
     if (who instanceof Response) return who;
     const factor = await factorOf(who.user.id, factorId);
     if (!factor) return fail(404, "mfa_factor_not_found", "Factor not found");
-    const subject = `totp:${factor.id}`;
-    if (await lockedOut(subject)) {
-      return fail(
-        429,
-        "over_request_rate_limit",
-        "Too many verification attempts; try again later",
-      );
-    }
+    const limited = await overLimit("verify", ip);
+    if (limited) return limited;
     const challengeId = String(body.challenge_id ?? "");
     if (!/^[0-9a-f-]{36}$/i.test(challengeId)) {
       return fail(422, "mfa_challenge_expired", "Challenge not found, already verified or expired");
     }
-    const [ch] = await sql<{ id: string }[]>`
-      update auth.mfa_challenges set verified_at = now()
-       where id = ${challengeId}::uuid and factor_id = ${factor.id}
-         and verified_at is null and created_at > now() - interval '5 minutes'
-      returning id`;
-    if (!ch) {
+    const step = matchingStep(factor.secret, String(body.code ?? ""));
+    // One transaction: the challenge is used, the code's step is accepted once (a code whose
+    // step is not after the last accepted one is a replay, also between concurrent requests), and
+    // the session becomes aal2 with new tokens only: its aal1 refresh tokens and the user's other
+    // aal1 sessions end here, as GoTrue ends them.
+    const issued = await sql.begin(async (tx) => {
+      const [ch] = await tx<{ id: string }[]>`
+        update auth.mfa_challenges set verified_at = now()
+         where id = ${challengeId}::uuid and factor_id = ${factor.id}
+           and verified_at is null and created_at > now() - interval '5 minutes'
+        returning id`;
+      if (!ch) return "challenge" as const;
+      if (step === null) return "code" as const;
+      const [accepted] = await tx<{ id: string }[]>`
+        update auth.mfa_factors set last_used_step = ${step.toString()}::bigint, status = 'verified',
+               updated_at = now()
+         where id = ${factor.id} and (last_used_step is null or last_used_step < ${step.toString()}::bigint)
+        returning id`;
+      if (!accepted) return "code" as const;
+      const amr = [...who.session.amr, {
+        method: "totp",
+        timestamp: Math.floor(Date.now() / 1000),
+      }];
+      const [session] = await tx<Session[]>`
+        update auth.sessions set aal = 'aal2', amr = ${tx.json(amr)}, updated_at = now()
+         where id = ${who.session.id} returning id, user_id, aal, amr`;
+      await tx`update auth.refresh_tokens set revoked = true
+                where session_id = ${session.id} and not revoked`;
+      await tx`delete from auth.sessions
+                where user_id = ${who.user.id} and aal = 'aal1' and id <> ${session.id}`;
+      return session;
+    });
+    if (issued === "challenge") {
       return fail(422, "mfa_challenge_expired", "Challenge not found, already verified or expired");
     }
-    const step = matchingStep(factor.secret, String(body.code ?? ""));
-    // A code is good once: one whose step is not after the last accepted one is a replay.
-    if (
-      step === null || (factor.last_used_step !== null && step <= BigInt(factor.last_used_step))
-    ) {
-      await recordFailure(subject);
-      return fail(422, "mfa_verification_failed", "Invalid TOTP code entered");
-    }
-    await sql`update auth.mfa_factors set last_used_step = ${step.toString()}::bigint, status = 'verified',
-                updated_at = now() where id = ${factor.id}`;
-    const amr = [...who.session.amr, { method: "totp", timestamp: Math.floor(Date.now() / 1000) }];
-    const [session] = await sql<Session[]>`
-      update auth.sessions set aal = 'aal2', amr = ${sql.json(amr)}, updated_at = now()
-       where id = ${who.session.id} returning id, user_id, aal, amr`;
-    return await issue(who.user, session);
+    if (issued === "code") return fail(422, "mfa_verification_failed", "Invalid TOTP code entered");
+    return await issue(who.user, issued);
   }
 
-  return async function handle(req: Request, path: string, url: URL): Promise<Response> {
-    const body = req.method === "POST"
-      ? await req.json().catch(() => ({})) as Record<string, unknown>
-      : {};
+  return async function handle(
+    req: Request,
+    path: string,
+    url: URL,
+    ip: string,
+  ): Promise<Response> {
+    const read = await readAuthBody(req);
+    if (!read.ok) return fail(400, read.code, read.msg);
+    const body = read.body;
     if (path === "token" && req.method === "POST") {
       const grant = url.searchParams.get("grant_type");
-      if (grant === "password") return await passwordGrant(body);
-      if (grant === "refresh_token") return await refreshGrant(body);
+      if (grant === "password") return await passwordGrant(body, ip);
+      if (grant === "refresh_token") return await refreshGrant(body, ip);
       return fail(400, "validation_failed", "unsupported grant_type");
     }
     if (path === "user" && req.method === "GET") {
@@ -279,7 +300,7 @@ export function authApi(sql: Sql, jwtSecret: string, issuer: string) {
     if (path === "factors" && req.method === "POST") return await enroll(req, body);
     const m = /^factors\/([0-9a-f-]{36})\/(challenge|verify)$/.exec(path);
     if (m && req.method === "POST") {
-      return m[2] === "challenge" ? await challenge(req, m[1]) : await verify(req, m[1], body);
+      return m[2] === "challenge" ? await challenge(req, m[1]) : await verify(req, m[1], body, ip);
     }
     if (path === "health" || path === "settings") {
       return json(200, { name: "local auth", external: { email: true }, mfa_enabled: true });

@@ -181,3 +181,127 @@ end
 $$;
 
 select app.apply_business_tz_to_api_roles();
+
+-- Keccak-256 (Ethereum's: the original Keccak padding, not SHA3-256's), for EIP-55 address
+-- checksums. Keccak-f[1600] on 25 little-endian 64-bit lanes held as bigint (two's complement:
+-- xor, and, not and left shifts are the same bits; a right shift is masked to make it logical).
+create or replace function app.keccak256(p_data bytea)
+returns bytea
+language plpgsql
+immutable
+strict
+set search_path = ''
+as $$
+declare
+  -- Round constants and rotation offsets (index x + 5y), from the Keccak reference.
+  rc constant bigint[] := array[
+    x'0000000000000001'::bit(64)::bigint, x'0000000000008082'::bit(64)::bigint,
+    x'800000000000808A'::bit(64)::bigint, x'8000000080008000'::bit(64)::bigint,
+    x'000000000000808B'::bit(64)::bigint, x'0000000080000001'::bit(64)::bigint,
+    x'8000000080008081'::bit(64)::bigint, x'8000000000008009'::bit(64)::bigint,
+    x'000000000000008A'::bit(64)::bigint, x'0000000000000088'::bit(64)::bigint,
+    x'0000000080008009'::bit(64)::bigint, x'000000008000000A'::bit(64)::bigint,
+    x'000000008000808B'::bit(64)::bigint, x'800000000000008B'::bit(64)::bigint,
+    x'8000000000008089'::bit(64)::bigint, x'8000000000008003'::bit(64)::bigint,
+    x'8000000000008002'::bit(64)::bigint, x'8000000000000080'::bit(64)::bigint,
+    x'000000000000800A'::bit(64)::bigint, x'800000008000000A'::bit(64)::bigint,
+    x'8000000080008081'::bit(64)::bigint, x'8000000000008080'::bit(64)::bigint,
+    x'0000000080000001'::bit(64)::bigint, x'8000000080008008'::bit(64)::bigint];
+  rot constant int[] := array[0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39,
+                              41, 45, 15, 21, 8, 18, 2, 61, 56, 14];
+  rate constant int := 136;
+  msg bytea;
+  a bigint[] := array_fill(0::bigint, array[25]);
+  b bigint[] := array_fill(0::bigint, array[25]);
+  c bigint[] := array_fill(0::bigint, array[5]);
+  d bigint;
+  lane bigint;
+  v bigint;
+  n int;
+  out bytea := ''::bytea;
+begin
+  -- Padding: 0x01, zeros, 0x80 (one byte 0x81 when only one is left).
+  n := rate - (length(p_data) % rate);
+  msg := p_data || decode(repeat('00', n), 'hex');
+  msg := set_byte(msg, length(p_data), 1);
+  msg := set_byte(msg, length(msg) - 1, get_byte(msg, length(msg) - 1) | 128);
+  for blk in 0 .. length(msg) / rate - 1 loop
+    for i in 0 .. rate / 8 - 1 loop
+      lane := 0;
+      for k in 0 .. 7 loop
+        lane := lane | (get_byte(msg, blk * rate + i * 8 + k)::bigint << (8 * k));
+      end loop;
+      a[i + 1] := a[i + 1] # lane;
+    end loop;
+    for i in 1 .. 24 loop
+      -- theta
+      for x in 0 .. 4 loop
+        c[x + 1] := a[x + 1] # a[x + 6] # a[x + 11] # a[x + 16] # a[x + 21];
+      end loop;
+      for x in 0 .. 4 loop
+        v := c[(x + 1) % 5 + 1];
+        d := c[(x + 4) % 5 + 1] # ((v << 1) | ((v >> 63) & 1));
+        for y in 0 .. 4 loop
+          a[x + 5 * y + 1] := a[x + 5 * y + 1] # d;
+        end loop;
+      end loop;
+      -- rho and pi
+      for x in 0 .. 4 loop
+        for y in 0 .. 4 loop
+          v := a[x + 5 * y + 1];
+          n := rot[x + 5 * y + 1];
+          if n > 0 then
+            v := (v << n) | ((v >> (64 - n)) & ((1::bigint << n) - 1));
+          end if;
+          b[y + 5 * ((2 * x + 3 * y) % 5) + 1] := v;
+        end loop;
+      end loop;
+      -- chi
+      for x in 0 .. 4 loop
+        for y in 0 .. 4 loop
+          a[x + 5 * y + 1] := b[x + 5 * y + 1]
+            # ((~b[(x + 1) % 5 + 5 * y + 1]) & b[(x + 2) % 5 + 5 * y + 1]);
+        end loop;
+      end loop;
+      -- iota
+      a[1] := a[1] # rc[i];
+    end loop;
+  end loop;
+  for i in 1 .. 4 loop
+    for k in 0 .. 7 loop
+      out := out || set_byte('\x00'::bytea, 0, ((a[i] >> (8 * k)) & 255)::int);
+    end loop;
+  end loop;
+  return out;
+end
+$$;
+
+-- Whether a 0x-prefixed 40-hex-digit address passes EIP-55: all lower case and all upper case
+-- carry no checksum and pass; mixed case must be the checksum (a letter is upper case exactly when
+-- the matching hex digit of keccak256 of the lower-case address is 8 or more).
+create or replace function app.eip55_ok(p_address text)
+returns boolean
+language plpgsql
+immutable
+strict
+set search_path = ''
+as $$
+declare
+  v_hex text := substr(p_address, 3);
+  v_hash text;
+  v_char text;
+begin
+  if v_hex = lower(v_hex) or v_hex = upper(v_hex) then
+    return true;
+  end if;
+  v_hash := encode(app.keccak256(convert_to(lower(v_hex), 'UTF8')), 'hex');
+  for i in 1 .. 40 loop
+    v_char := substr(v_hex, i, 1);
+    if v_char ~ '[a-fA-F]' and
+       (v_char = upper(v_char)) <> (('x' || substr(v_hash, i, 1))::bit(4)::int >= 8) then
+      return false;
+    end if;
+  end loop;
+  return true;
+end
+$$;

@@ -17,6 +17,11 @@ create table app.tokenizations (
   currency text not null default 'NGN' check (currency ~ '^[A-Z]{3}$'),
   decimals int not null default 0 check (decimals between 0 and 36),
   created_at timestamptz not null default now(),
+  -- Since when distribution runs could not read the treasury's balance of this token (no
+  -- contract at the address, a call that reverts or answers garbage), and why; null when readable.
+  -- Its investments wait (deferred token_unreadable); every other tokenization goes out.
+  unreadable_since timestamptz,
+  unreadable_error text,
   unique (chain_id, token_address)
 );
 alter table app.tokenizations enable row level security;

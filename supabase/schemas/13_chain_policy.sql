@@ -160,6 +160,7 @@ set search_path = ''
 as $$
 declare
   v_waiting int;
+  v_unreadable int;
   v_reason text;
 begin
   perform app.require_service('only the service role reads the distribution backlog');
@@ -173,25 +174,31 @@ begin
                          where s.chain_id = p_chain_id and s.signer = lower(p_signer)
                            and s.gas_short_since is not null) then 'treasury_gas'
          end into v_reason;
-  if v_reason is null then
-    return jsonb_build_object('deferred', 0, 'deferred_reason', null);
-  end if;
-  select count(*) into v_waiting
+  -- What the claim would take but for the reason above, and what waits on an unreadable token
+  -- contract (record_token_readability) whatever the fees and balances.
+  select count(*) filter (where t.unreadable_since is null),
+         count(*) filter (where t.unreadable_since is not null)
+    into v_waiting, v_unreadable
     from app.investments i
+    join app.tokenizations t on t.id = i.tokenization_id and t.chain_id = p_chain_id
    where i.payment_status = 'confirmed' and i.refund_hold is null
      and (p_user_id is null or i.user_id = p_user_id)
      and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id)
      and exists (select 1 from app.profiles p where p.user_id = i.user_id
-                    and p.kyc_status = 'verified' and p.wallet_address is not null)
-     and exists (select 1 from app.tokenizations t where t.id = i.tokenization_id and t.chain_id = p_chain_id);
-  return jsonb_build_object('deferred', v_waiting,
-    'deferred_reason', case when v_waiting > 0 then v_reason end);
+                    and p.kyc_status = 'verified' and p.wallet_address is not null);
+  if v_reason is null then
+    v_waiting := 0;
+  end if;
+  return jsonb_build_object('deferred', v_waiting + v_unreadable,
+    'deferred_reason', case when v_waiting > 0 then v_reason
+                            when v_unreadable > 0 then 'token_unreadable' end);
 end
 $$;
 comment on function public.distribution_backlog(bigint, uuid, uuid, text) is
   'Service (distribute-tokens, after a claim that claimed less than it could): {deferred, '
   'deferred_reason}: the claimable investments left waiting because the chain''s fees exceed its '
   'cap ("fee_cap") or the treasury (p_signer) lacks tokens ("treasury_tokens") or gas '
-  '("treasury_gas"); else 0 and null.';
+  '("treasury_gas"), and those of a token contract no run could read ("token_unreadable"); else 0 '
+  'and null.';
 revoke all on function public.distribution_backlog(bigint, uuid, uuid, text) from public;
 grant execute on function public.distribution_backlog(bigint, uuid, uuid, text) to service_role;

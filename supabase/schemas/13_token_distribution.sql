@@ -125,7 +125,8 @@ begin
        and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id)
        and exists (select 1 from app.profiles p where p.user_id = i.user_id
                       and p.kyc_status = 'verified' and p.wallet_address is not null)
-       and exists (select 1 from app.tokenizations t where t.id = i.tokenization_id and t.chain_id = p_chain_id)
+       and exists (select 1 from app.tokenizations t where t.id = i.tokenization_id and t.chain_id = p_chain_id
+                      and t.unreadable_since is null)
      order by i.created_at
      limit p_limit * 50
        for update of i skip locked

@@ -93,3 +93,33 @@ comment on function public.treasury_token_addresses(bigint) is
   'reads and passes to claim_token_distributions (the treasury guard).';
 revoke all on function public.treasury_token_addresses(bigint) from public;
 grant execute on function public.treasury_token_addresses(bigint) to service_role;
+
+-- Which token contracts of a chain the run could not read (p_unreadable: {token address: why});
+-- every other one of the chain is readable again. The claim skips the tokenizations of an
+-- unreadable contract, so one bad registration never stops the others.
+create or replace function public.record_token_readability(p_chain_id bigint, p_unreadable jsonb)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform app.require_service('only the service role records token readability');
+  if p_unreadable is null or jsonb_typeof(p_unreadable) <> 'object' then
+    perform app.fail('PT400', 'p_unreadable must map token addresses to the reason they could not be read');
+  end if;
+  update app.tokenizations t
+     set unreadable_since = case when p_unreadable ? t.token_address
+                                 then coalesce(t.unreadable_since, now()) end,
+         unreadable_error = left(p_unreadable ->> t.token_address, 500)
+   where t.chain_id = p_chain_id
+     and (t.unreadable_since is not null or p_unreadable ? t.token_address);
+end
+$$;
+comment on function public.record_token_readability(bigint, jsonb) is
+  'Service (distribute-tokens, before its claim): records the token contracts of p_chain_id whose '
+  'treasury balance could not be read ({token address: reason}); all others of the chain are readable '
+  'again. Unreadable ones are skipped by claims (deferred token_unreadable) and listed by '
+  'admin_token_alerts as token_unreadable.';
+revoke all on function public.record_token_readability(bigint, jsonb) from public;
+grant execute on function public.record_token_readability(bigint, jsonb) to service_role;

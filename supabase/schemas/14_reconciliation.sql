@@ -271,6 +271,16 @@ begin
          where i.reversal is not null and i.reversal_acknowledged_at is null
            and i.payment_status in ('distributing', 'tokens_distributed')
         union all
+        -- A token contract distribution could not read: its investments wait, the others go out.
+        select jsonb_build_object('kind', 'token_unreadable', 'tokenization_id', t.id,
+                 'property_id', t.property_id, 'chain_id', t.chain_id, 'token_address', t.token_address,
+                 'since', t.unreadable_since, 'error', t.unreadable_error,
+                 'waiting', (select count(*) from app.investments i
+                              where i.tokenization_id = t.id and i.payment_status = 'confirmed'),
+                 'hint', 'check the tokenization''s contract address and chain (is the token deployed '
+                         || 'there?); its investments go out once a run can read it')
+          from app.tokenizations t where t.unreadable_since is not null
+        union all
         -- Payments (17_paystack_verification.sql): events that could not be applied, partial
         -- refunds, refunds that need attention, payments never verified, a silent webhook.
         select p from app.paystack_alerts() p
@@ -286,6 +296,7 @@ comment on function public.admin_token_alerts(interval) is
   'asks more than its fee cap: nothing is signed there until fees fall), treasury_insufficient_tokens '
   'and treasury_insufficient_gas (what the treasury cannot pay for waits), reorg_detected (a confirmed '
   'transfer no longer on the chain, in the latest run: never paid again automatically), '
+  'token_unreadable (a token contract distribution cannot read: its investments wait), '
   'paystack_event_unprocessable (a signed charge, refund or dispute that could not be applied), '
   'partial_refund and refund_needs_attention (held investments), payment_unverified (pending past '
   'paystack_payment_window) and webhook_silent (no signed event for paystack_silence_alert_after).';

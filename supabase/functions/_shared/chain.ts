@@ -119,25 +119,39 @@ export async function latestNonce(rpc: JsonRpc, address: string): Promise<bigint
   return BigInt(await rpc.call<string>("eth_getTransactionCount", [address, "latest"]));
 }
 
-/** The treasury's native balance and its balance of each token, at the latest block, in one batch. */
+/** A uint256 as eth_call returns it: one 32-byte ABI word. */
+const UINT256_WORD = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * The treasury's native balance and its balance of each token, at the latest block. A native
+ * balance that cannot be read is an error (nothing can be guarded without it). A token whose
+ * balance cannot be read (no contract at the address: "0x"; a call that reverts or answers
+ * anything but one uint256) is listed in `unreadable` with the reason, never read as a zero or a
+ * guess, and never stops the others: the database defers its investments alone.
+ */
 export async function treasuryBalances(
   rpc: JsonRpc,
   owner: string,
   tokens: string[],
-): Promise<{ native: bigint; tokens: Record<string, string> }> {
+): Promise<{ native: bigint; tokens: Record<string, string>; unreadable: Record<string, string> }> {
   const data = erc20.encodeFunctionData("balanceOf", [owner]);
   const { results } = await rpc.batches<string>([
     { method: "eth_getBalance", params: [owner, "latest"] },
     ...tokens.map((to) => ({ method: "eth_call", params: [{ to, data }, "latest"] })),
   ]);
-  // A balance that could not be read is an error, never a zero or a guess.
-  const failed = results.find((r) => r instanceof JsonRpcError);
-  if (failed) throw failed;
-  const [native, ...held] = results as string[];
-  return {
-    native: BigInt(native),
-    tokens: Object.fromEntries(tokens.map((t, i) => [t, BigInt(held[i]).toString()])),
-  };
+  const [native, ...held] = results;
+  if (native instanceof JsonRpcError) throw native;
+  const readable: Record<string, string> = {};
+  const unreadable: Record<string, string> = {};
+  tokens.forEach((t, i) => {
+    const r = held[i];
+    if (r instanceof JsonRpcError) unreadable[t] = `balanceOf failed: ${r.message.slice(0, 200)}`;
+    else if (r === "0x") unreadable[t] = "no contract at this address (balanceOf answered 0x)";
+    else if (typeof r !== "string" || !UINT256_WORD.test(r)) {
+      unreadable[t] = "balanceOf did not answer one uint256";
+    } else readable[t] = BigInt(r).toString();
+  });
+  return { native: BigInt(native as string), tokens: readable, unreadable };
 }
 
 /** Room above the estimate, for state that changes between the estimate and the block (the

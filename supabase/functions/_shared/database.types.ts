@@ -241,6 +241,10 @@ export type Database = {
         Returns: Json;
       };
       "record_signed_transfers": { Args: { "p_transfers": Json }; Returns: Json };
+      "record_token_readability": {
+        Args: { "p_chain_id": number; "p_unreadable": Json };
+        Returns: undefined;
+      };
       "record_transfer_attempt": {
         Args: {
           "p_max_fee_per_gas": number;

@@ -45,7 +45,15 @@ export async function handle(req: Request): Promise<Response> {
       rpc("treasury_token_addresses", { p_chain_id: Number(env.CHAIN_ID) }) as Promise<string[]>,
     ]);
     // The treasury guard: what it holds now bounds what may be claimed (13_treasury_guard.sql).
+    // A token contract that cannot be read is recorded, and the claim skips its investments alone.
     const balances = await treasuryBalances(chain, wallet.address, tokens);
+    await rpc("record_token_readability", {
+      p_chain_id: Number(env.CHAIN_ID),
+      p_unreadable: balances.unreadable,
+    });
+    if (Object.keys(balances.unreadable).length) {
+      log.warn("token contracts unreadable", { worker, tokens: Object.keys(balances.unreadable) });
+    }
     const limit = input.limit ?? 200;
     const claimed = await rpc("claim_token_distributions", {
       p_worker: worker,

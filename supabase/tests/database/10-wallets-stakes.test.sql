@@ -48,8 +48,8 @@ select throws_ok('select public.create_stake(1)', '42501', null, 'the service ro
 
 -- set_my_wallet_address -------------------------------------------------------------------------
 select tests.authenticate_as(:'u1');
-select is(public.set_my_wallet_address('0xAbCdEf0123456789aBcDeF0123456789AbCdEf01'),
-  '{"wallet_address":"0xabcdef0123456789abcdef0123456789abcdef01"}'::jsonb, 'a valid address is stored lowercase');
+select is(public.set_my_wallet_address('0xabCDeF0123456789AbcdEf0123456789aBCDEF01'),
+  '{"wallet_address":"0xabcdef0123456789abcdef0123456789abcdef01"}'::jsonb, 'a valid (checksummed) address is stored lowercase');
 select throws_ok($$select public.set_my_wallet_address('0x123')$$, 'PT400', null, 'a short address is PT400');
 select throws_ok($$select public.set_my_wallet_address('abcdef0123456789abcdef0123456789abcdef0101')$$, 'PT400', null, 'no 0x prefix is PT400');
 select throws_ok($$select public.set_my_wallet_address('0xZZcdef0123456789abcdef0123456789abcdef01')$$, 'PT400', null, 'non-hex is PT400');

@@ -1,6 +1,6 @@
 -- The shared input rules (issue 9): one helper per kind of value, and the RPCs that use them.
 begin;
-select plan(40);
+select plan(49);
 set local timezone = 'UTC';
 
 select tests.create_user('validation-u1@test.io') as u1 \gset
@@ -67,6 +67,28 @@ select is(public.record_paystack_event(jsonb_build_object('event', 'charge.succe
             'data', jsonb_build_object('id', repeat('9', 5000), 'reference', repeat('R', 5000)))) ->> 'reason',
           'the reference is longer than 200 characters',
           'record_paystack_event stores an over-long id and reference (bounded keys), never refuses them');
+select tests.clear_authentication();
+
+-- Keccak-256 (Ethereum's) and EIP-55 ------------------------------------------------------------
+select is(encode(app.keccak256(''::bytea), 'hex'),
+  'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470', 'keccak256 of nothing');
+select is(encode(app.keccak256('abc'::bytea), 'hex'),
+  '4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45', 'keccak256 of abc');
+select is(encode(app.keccak256(convert_to(repeat('a', 200), 'UTF8')), 'hex'),
+  '96ea54061def936c4be90b518992fdc6f12f535068a256229aca54267b4d084d', 'keccak256 over two blocks (ethers agrees)');
+select ok(bool_and(app.eip55_ok(a)), 'EIP-55''s test addresses pass')
+  from unnest(array['0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359',
+                    '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB', '0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb']) a;
+select ok(not app.eip55_ok('0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed'), 'one letter''s case flipped fails');
+select ok(app.eip55_ok('0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed') and app.eip55_ok('0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED'),
+  'all lower and all upper case carry no checksum');
+select tests.authenticate_as(:'u1');
+select throws_ok($$select public.set_my_wallet_address('0xD1220a0cf47c7B9Be7A2E6BA89F429762e7b9aDb')$$, 'PT400', null,
+  'set_my_wallet_address refuses a wrong checksum');
+select throws_ok($$select public.set_my_wallet_address('0x0000000000000000000000000000000000000001')$$, 'PT400', null,
+  'set_my_wallet_address refuses a precompile');
+select lives_ok($$select public.set_my_wallet_address('0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb')$$,
+  'and takes a checksummed address');
 select tests.clear_authentication();
 
 select * from finish();

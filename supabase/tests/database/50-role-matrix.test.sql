@@ -2,7 +2,7 @@
 -- the service. Calls use arguments that would fail validation later, so an allowed caller gets past
 -- the gate (any error other than 42501), and a refused one gets 42501.
 begin;
-select plan(172);
+select plan(197);
 
 select tests.create_user('matrix-u1@test.io') as u1 \gset
 select tests.create_user('matrix-u2@test.io') as u2 \gset
@@ -31,6 +31,9 @@ insert into calls values
   ('record_reconciliation_run', $$select public.record_reconciliation_run('{}', '[]')$$, '{service}'),
   ('execute_due_slots', $$select public.execute_due_slots('1999-01-01')$$, '{service}'),
   ('register_treasury_address', $$select public.register_treasury_address('bad')$$, '{service}'),
+  ('record_token_readability', $$select public.record_token_readability(1, null)$$, '{service}'),
+  ('paystack_payments_to_verify', $$select * from public.paystack_payments_to_verify(null, 0)$$, '{service}'),
+  ('record_paystack_verification', $$select public.record_paystack_verification('x', null)$$, '{service}'),
   -- admin mutations (aal2) and the service
   ('admin_set_kyc_status', $$select public.admin_set_kyc_status(gen_random_uuid(), 'nope')$$, '{admin2,service}'),
   ('admin_queue_distribution', $$select public.admin_queue_distribution('2031-01-01', '[]')$$, '{admin2,service}'),
@@ -39,13 +42,15 @@ insert into calls values
   ('admin_cancel_slot', $$select public.admin_cancel_slot('1999-01-01', 1)$$, '{admin2,service}'),
   ('admin_retry_slot', $$select public.admin_retry_slot('1999-01-01', 1)$$, '{admin2,service}'),
   ('admin_register_tokenization', $$select public.admin_register_tokenization('', '', 0, 0)$$, '{admin2,service}'),
+  ('admin_dismiss_paystack_event', $$select public.admin_dismiss_paystack_event(-1)$$, '{admin2,service}'),
   -- admin reads (any aal) and the service
   ('admin_distribution_status', $$select public.admin_distribution_status('1999-01-01')$$, '{admin1,admin2,service}'),
   ('admin_distribution_history', $$select public.admin_distribution_history('2000-01-02', '2000-01-01')$$, '{admin1,admin2,service}'),
   ('admin_ros_alerts', $$select public.admin_ros_alerts('1999-01-01')$$, '{admin1,admin2,service}'),
   ('token_distribution_report', $$select public.token_distribution_report(gen_random_uuid())$$, '{admin1,admin2,service}'),
   ('admin_token_alerts', $$select public.admin_token_alerts()$$, '{admin1,admin2,service}'),
-  ('admin_audit_log', $$select public.admin_audit_log()$$, '{admin1,admin2,service}');
+  ('admin_audit_log', $$select public.admin_audit_log()$$, '{admin1,admin2,service}'),
+  ('admin_paystack_event', $$select public.admin_paystack_event(-1)$$, '{admin1,admin2,service}');
 
 -- Runs `call` as `who` and reports whether the gate let it through.
 create function pg_temp.gate(p_call text, p_who text, p_u1 uuid, p_adm uuid) returns text
