@@ -3,6 +3,7 @@
 // is reorganised away (anvil: evm_snapshot / evm_revert) goes back to broadcast, is sent again
 // with the same bytes and nonce, and is paid once.
 import assert from "node:assert/strict";
+import { waitForReceipts } from "../supabase/functions/_shared/chain.ts";
 import { db, rpcHttp, stack } from "./_support/stack.ts";
 import {
   autoDistribute,
@@ -14,7 +15,6 @@ import {
   newInvestor,
   onChain,
   reconcile,
-  sendRawAndMine,
   sendWebhook,
   status,
   tokenInvariants,
@@ -120,11 +120,19 @@ Deno.test("a confirmed transfer reorganised away is reported as reorg_detected a
   const again = await distribute({ user_id: investor.id });
   assert.equal(again.body.claimed, 0, "never paid again automatically");
   assert.equal(await onChain(investor.wallet!), 0n);
-  // The operator's way out here: the recorded bytes, sent again, take the same nonce back (the
-  // treasury's later nonces would otherwise wait behind the hole the reorg left).
-  const [t] =
-    await sql`select raw_tx, tx_hash from app.token_transfers where user_id = ${investor.id}`;
-  assert.equal(await sendRawAndMine(t.raw_tx), "0x1");
+  // The operator's way out (admin_resend_transfer): the next reconciler run sends the recorded
+  // bytes again, which take the same nonce back (the treasury's later nonces would otherwise wait
+  // behind the hole the reorg left). The same transaction: never a second payment.
+  const [t] = await sql`select id, tx_hash from app.token_transfers where user_id = ${investor.id}`;
+  const asked = await svc("admin_resend_transfer", {
+    p_transfer_id: t.id,
+    p_note: "reorg at block",
+  });
+  assert.equal(asked.status, 200, JSON.stringify(asked.body));
+  assert.equal(asked.body.tx_hash, t.tx_hash);
+  const resent = await reconcile();
+  assert.equal(resent.body.resent, 1, JSON.stringify(resent.body));
+  await waitForReceipts(chain, [t.tx_hash], 20_000);
   assert.equal(await onChain(investor.wallet!), 5n, "the same transfer, once");
   const clean = await reconcile();
   assert.equal(
@@ -133,6 +141,8 @@ Deno.test("a confirmed transfer reorganised away is reported as reorg_detected a
     0,
     "back on the chain: no longer reported",
   );
+  const twice = await svc("admin_resend_transfer", { p_transfer_id: t.id });
+  assert.equal(twice.status, 409, "back on the chain: nothing to send again");
 });
 
 Deno.test("after the finality scenarios: chain = holdings = distributed", async () => {

@@ -242,6 +242,29 @@ Deno.test({
                                      where id = ${recorded.body.event_id}`;
       assert.ok(dismissed.dismissed_at, "dismissed in the database");
 
+      // The alert log: what the alert job recorded, acknowledged from the page; a channel added
+      // (its URL never shown back, only its host).
+      await sql`select app.deliver_alerts()`;
+      const [open] =
+        await sql`select id from app.alerts where resolved_at is null and acknowledged_at is null
+                                order by id limit 1`;
+      await page.getByRole("button", { name: "History & alerts", exact: true }).click();
+      await page.getByRole("heading", { name: "Alert log" }).waitFor();
+      await page.getByRole("button", { name: `Acknowledge alert ${open.id}`, exact: true }).click();
+      await page.getByText(`alert ${open.id} acknowledged: no more reminders`).waitFor();
+      const [acked] = await sql`select acknowledged_at from app.alerts where id = ${open.id}`;
+      assert.ok(acked.acknowledged_at, "acknowledged in the database");
+      const channel = `console-${crypto.randomUUID().slice(0, 8)}`;
+      await page.getByLabel("Channel name").fill(channel);
+      await page.getByLabel("Channel URL").fill(
+        "https://hooks.example.test/services/T0/B0/SECRETPATH",
+      );
+      await page.getByRole("button", { name: "Save channel" }).click();
+      await page.getByText(`${channel}: slack to hooks.example.test`).waitFor();
+      assert.equal(await page.getByText("SECRETPATH").count(), 0, "the URL's path is never shown");
+      await snap(page, "alert-log-and-channels");
+      await sql`update app.alert_channels set enabled = false where name = ${channel}`;
+
       // Audit: the edit, with the state before and after.
       await page.getByRole("button", { name: "Audit", exact: true }).click();
       const edit = page.locator("tr", { hasText: "update_slot" }).filter({ hasText: day }).first();

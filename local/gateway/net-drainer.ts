@@ -1,17 +1,20 @@
-// Delivers the net.http_post queue (the pg_net stand-in of local/supabase-compat.sql). Rows only
-// exist once their transaction committed, so nothing from a rolled-back transaction is ever sent.
-// Delivery is at-least-once with bounded retries; every receiver is idempotent by design.
+// Delivers the net.http_post queue (the pg_net stand-in of local/supabase-compat.sql) as hosted
+// pg_net does: rows only exist once their transaction committed (nothing of a rolled-back one is
+// sent); a request is taken off the queue before it is sent, sent once with its timeout, and
+// never retried, whatever the answer; its outcome goes to net._http_response. What must arrive is
+// made to arrive by its sender: the cron sweeps, the alert job's next run.
 import type postgres from "postgres";
 import { log } from "./log.ts";
 
-const MAX_ATTEMPTS = 3;
-const BATCH = 16;
+/** pg_net sends up to this many requests a tick. */
+const BATCH = 200;
 
 type Row = {
   id: string;
   url: string;
   headers: Record<string, string>;
-  body: unknown;
+  /** The body as pg_net sends it: jsonb's own text (what a signature over it covers). */
+  body: string | null;
   timeout_milliseconds: number;
   attempts: number;
 };
@@ -29,7 +32,7 @@ export function startNetDrainer(sql: postgres.Sql) {
       const res = await fetch(row.url, {
         method: "POST",
         headers: row.headers,
-        body: row.body === null ? undefined : JSON.stringify(row.body),
+        body: row.body ?? undefined,
         signal: AbortSignal.timeout(row.timeout_milliseconds),
       });
       status = res.status;
@@ -37,8 +40,6 @@ export function startNetDrainer(sql: postgres.Sql) {
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
-    const ok = status !== null && status < 500;
-    const final = ok || row.attempts >= MAX_ATTEMPTS;
     await sql`
       with r as (
         insert into net._http_response (id, status_code, content, error_msg)
@@ -46,11 +47,9 @@ export function startNetDrainer(sql: postgres.Sql) {
         on conflict (id) do update set status_code = excluded.status_code,
           content = excluded.content, error_msg = excluded.error_msg, created = now()
       )
-      update net.http_request_queue
-         set state = ${ok ? "done" : final ? "failed" : "pending"},
-             next_attempt_at = now() + make_interval(secs => ${2 ** row.attempts})
+      update net.http_request_queue set state = ${status === null ? "failed" : "done"}
        where id = ${row.id}`;
-    log(ok ? "info" : "warn", "net.http_post delivered", {
+    log(status !== null && status < 500 ? "info" : "warn", "net.http_post delivered", {
       id: row.id,
       status,
       attempt: row.attempts,
@@ -67,7 +66,7 @@ export function startNetDrainer(sql: postgres.Sql) {
          where q.id in (select id from net.http_request_queue
                          where state = 'pending' and next_attempt_at <= now()
                          order by id for update skip locked limit ${BATCH})
-        returning q.id, q.url, q.headers, q.body, q.timeout_milliseconds, q.attempts`;
+        returning q.id, q.url, q.headers, q.body::text as body, q.timeout_milliseconds, q.attempts`;
       await Promise.all(rows.map(deliver));
       if (rows.length === BATCH) again = true;
     } while (again && !stopped);
@@ -85,8 +84,9 @@ export function startNetDrainer(sql: postgres.Sql) {
   }
 
   const ready = (async () => {
-    // A crash mid-delivery leaves rows in `delivering`: hand them back (at-least-once).
-    await sql`update net.http_request_queue set state = 'pending' where state = 'delivering'`;
+    // A crash mid-delivery leaves rows in `delivering`: they were taken off the queue, and are
+    // not sent again (pg_net's at-most-once).
+    await sql`update net.http_request_queue set state = 'failed' where state = 'delivering'`;
     await sql.listen("net_http_request", () => kick());
     kick();
   })();

@@ -199,6 +199,10 @@ create table app.token_transfers (
   signed_at timestamptz,
   broadcast_at timestamptz,
   confirmed_at timestamptz,
+  -- admin_resend_transfer: the recorded bytes of a confirmed transfer reorganised away, to be sent
+  -- again by the next reconciler run (resent_at: when it did).
+  resend_requested_at timestamptz,
+  resent_at timestamptz,
   constraint signed_has_bytes check (status in ('planned', 'failed') or (tx_hash is not null and raw_tx is not null))
 );
 
@@ -233,6 +237,8 @@ create index token_transfers_open on app.token_transfers (updated_at)
 -- Mined transfers waiting for depth: the reconciler looks at them on every run.
 create index token_transfers_mined on app.token_transfers (updated_at) where status = 'mined';
 create index token_transfers_user on app.token_transfers (user_id, tokenization_id);
+-- The newest claim (distribution_stalled).
+create index token_transfers_created on app.token_transfers (created_at);
 alter table app.token_transfers enable row level security;
 create index token_transfers_tokenization on app.token_transfers (tokenization_id);
 -- An investor reads the transaction hash of their own transfers (public.my_investments).

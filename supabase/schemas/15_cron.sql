@@ -23,3 +23,7 @@ select cron.schedule('verify-pending-payments', '*/2 * * * *', $$
                     and created_at <= now() - coalesce(app.setting('paystack_verify_after')::interval,
                                                        interval '10 minutes'))
 $$);
+
+-- Operator alerts (18_operator_alerts.sql): every minute, new alerts, reminders and resolutions to
+-- the configured channels through pg_net.
+select cron.schedule('deliver-alerts', '* * * * *', 'select app.deliver_alerts()');

@@ -1,11 +1,13 @@
 /// <reference lib="dom" />
-// ROS history and alerts: past days with their derived status, and every ROS alert with its detail
-// and the action that resolves it (a retry, which pays only what is missing).
+// ROS history and alerts: past days with their derived status, every ROS alert with its detail
+// and the action that resolves it (a retry, which pays only what is missing), then the alert log
+// and channels (alert-log.ts).
 import { data, type Declaration, retrySlot } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, h } from "../dom.ts";
 import { changeButton } from "../session.ts";
 import { dayInZone } from "../time.ts";
+import { alertLogSection } from "./alert-log.ts";
 
 type RosAlert = {
   kind: string;
@@ -122,5 +124,6 @@ export function alertsPage(client: Client): HTMLElement {
       history,
     ),
     h("section", {}, h("h2", {}, "ROS alerts"), alerts),
+    alertLogSection(client),
   );
 }

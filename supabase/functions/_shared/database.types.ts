@@ -100,10 +100,16 @@ export type Database = {
       };
     };
     Functions: {
+      "admin_acknowledge_alert": {
+        Args: { "p_alert_id": number; "p_note"?: string };
+        Returns: Json;
+      };
       "admin_add_slots": {
         Args: { "p_distribution_date": string; "p_slots": Json };
         Returns: Json;
       };
+      "admin_alert_channels": { Args: Record<PropertyKey, never>; Returns: Json };
+      "admin_alert_log": { Args: { "p_before"?: string; "p_limit"?: number }; Returns: Json };
       "admin_audit_log": { Args: { "p_before"?: string; "p_limit"?: number }; Returns: Json };
       "admin_cancel_slot": {
         Args: { "p_distribution_date": string; "p_slot_number": number };
@@ -138,6 +144,10 @@ export type Database = {
         };
         Returns: Json;
       };
+      "admin_resend_transfer": {
+        Args: { "p_note"?: string; "p_transfer_id": string };
+        Returns: Json;
+      };
       "admin_resolve_investment": {
         Args: { "p_action": string; "p_investment_id": string; "p_note"?: string };
         Returns: Json;
@@ -147,6 +157,16 @@ export type Database = {
         Returns: Json;
       };
       "admin_ros_alerts": { Args: { "p_distribution_date"?: string }; Returns: Json };
+      "admin_set_alert_channel": {
+        Args: {
+          "p_enabled"?: boolean;
+          "p_kind": string;
+          "p_name": string;
+          "p_secret"?: string;
+          "p_url": string;
+        };
+        Returns: Json;
+      };
       "admin_set_chain_policy": {
         Args: {
           "p_chain_id": number;
@@ -217,6 +237,7 @@ export type Database = {
       };
       "health": { Args: Record<PropertyKey, never>; Returns: Json };
       "mark_transfers_broadcast": { Args: { "p_transfer_ids": (string)[] }; Returns: number };
+      "mark_transfers_resent": { Args: { "p_transfer_ids": (string)[] }; Returns: number };
       "my_today_profit": { Args: { "p_date"?: string }; Returns: number };
       "paystack_payments_to_verify": {
         Args: { "p_limit"?: number; "p_older_than"?: string };
@@ -270,6 +291,7 @@ export type Database = {
       "token_audit_targets": { Args: Record<PropertyKey, never>; Returns: Json };
       "token_distribution_report": { Args: { "p_tokenization_id"?: string }; Returns: Json };
       "transfers_to_reconcile": { Args: { "p_stale_after"?: string }; Returns: Json };
+      "transfers_to_resend": { Args: Record<PropertyKey, never>; Returns: Json };
       "treasury_token_addresses": { Args: { "p_chain_id": number }; Returns: Json };
     };
     Enums: {

@@ -10,6 +10,7 @@ import { openTreasuryRequest } from "../_shared/treasury-request.ts";
 import { audit, type AuditTargets } from "./audit.ts";
 import { type ConfirmedTransfer, reorgedAway } from "./reorgs.ts";
 import { repair, type StuckTransfer } from "./repair.ts";
+import { resendRequested } from "./resend.ts";
 
 const log = createLogger("reconcile-token-distributions");
 
@@ -33,6 +34,9 @@ export async function handle(req: Request): Promise<Response> {
       bumpAfterMs: (input.bump_after_seconds ?? 600) * 1000,
       receiptTimeoutMs: input.receipt_timeout_ms ?? 10_000,
     });
+    // admin_resend_transfer: a confirmed transfer reorganised away goes out again as the same
+    // recorded bytes (same nonce, same hash: never a second payment).
+    const resent = await resendRequested(chain);
     const discrepancies = [
       ...await reorgedAway(
         chain,
@@ -52,8 +56,13 @@ export async function handle(req: Request): Promise<Response> {
       p_discrepancies: discrepancies,
     }) as number;
     const level = discrepancies.length ? "warn" : "info";
-    log[level]("reconciled", { run_id: runId, ...counts, discrepancies: discrepancies.length });
-    return json(200, { ...counts, run_id: runId, discrepancies });
+    log[level]("reconciled", {
+      run_id: runId,
+      ...counts,
+      resent,
+      discrepancies: discrepancies.length,
+    });
+    return json(200, { ...counts, resent, run_id: runId, discrepancies });
   } catch (e) {
     log.error("reconciliation failed", { error: errorText(e) });
     return problem(502, "reconciliation failed; it is safe to run again", errorText(e));

@@ -2,7 +2,7 @@
 -- the service. Calls use arguments that would fail validation later, so an allowed caller gets past
 -- the gate (any error other than 42501), and a refused one gets 42501.
 begin;
-select plan(197);
+select plan(232);
 
 select tests.create_user('matrix-u1@test.io') as u1 \gset
 select tests.create_user('matrix-u2@test.io') as u2 \gset
@@ -32,6 +32,8 @@ insert into calls values
   ('execute_due_slots', $$select public.execute_due_slots('1999-01-01')$$, '{service}'),
   ('register_treasury_address', $$select public.register_treasury_address('bad')$$, '{service}'),
   ('record_token_readability', $$select public.record_token_readability(1, null)$$, '{service}'),
+  ('transfers_to_resend', $$select public.transfers_to_resend()$$, '{service}'),
+  ('mark_transfers_resent', $$select public.mark_transfers_resent('{}')$$, '{service}'),
   ('paystack_payments_to_verify', $$select * from public.paystack_payments_to_verify(null, 0)$$, '{service}'),
   ('record_paystack_verification', $$select public.record_paystack_verification('x', null)$$, '{service}'),
   -- admin mutations (aal2) and the service
@@ -43,6 +45,9 @@ insert into calls values
   ('admin_retry_slot', $$select public.admin_retry_slot('1999-01-01', 1)$$, '{admin2,service}'),
   ('admin_register_tokenization', $$select public.admin_register_tokenization('', '', 0, 0)$$, '{admin2,service}'),
   ('admin_dismiss_paystack_event', $$select public.admin_dismiss_paystack_event(-1)$$, '{admin2,service}'),
+  ('admin_set_alert_channel', $$select public.admin_set_alert_channel('', 'x', 'x')$$, '{admin2,service}'),
+  ('admin_acknowledge_alert', $$select public.admin_acknowledge_alert(-1)$$, '{admin2,service}'),
+  ('admin_resend_transfer', $$select public.admin_resend_transfer(gen_random_uuid())$$, '{admin2,service}'),
   -- admin reads (any aal) and the service
   ('admin_distribution_status', $$select public.admin_distribution_status('1999-01-01')$$, '{admin1,admin2,service}'),
   ('admin_distribution_history', $$select public.admin_distribution_history('2000-01-02', '2000-01-01')$$, '{admin1,admin2,service}'),
@@ -50,7 +55,9 @@ insert into calls values
   ('token_distribution_report', $$select public.token_distribution_report(gen_random_uuid())$$, '{admin1,admin2,service}'),
   ('admin_token_alerts', $$select public.admin_token_alerts()$$, '{admin1,admin2,service}'),
   ('admin_audit_log', $$select public.admin_audit_log()$$, '{admin1,admin2,service}'),
-  ('admin_paystack_event', $$select public.admin_paystack_event(-1)$$, '{admin1,admin2,service}');
+  ('admin_paystack_event', $$select public.admin_paystack_event(-1)$$, '{admin1,admin2,service}'),
+  ('admin_alert_log', $$select public.admin_alert_log(0)$$, '{admin1,admin2,service}'),
+  ('admin_alert_channels', $$select public.admin_alert_channels()$$, '{admin1,admin2,service}');
 
 -- Runs `call` as `who` and reports whether the gate let it through.
 create function pg_temp.gate(p_call text, p_who text, p_u1 uuid, p_adm uuid) returns text
