@@ -26,6 +26,17 @@ end
 $$;
 grant anon, authenticated, service_role to authenticator;
 
+-- Hosted Supabase's statement timeouts (CONTRACT "Platform limits"): anon 3 s, authenticated 8 s,
+-- and the authenticator (whose session service-role API requests run in) 8 s with lock_timeout
+-- 8 s. The gateway applies them per request as PostgREST does; every other session has the
+-- cluster's default of 2 minutes (local/stack/postgres.ts).
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+alter role authenticator set statement_timeout = '8s';
+alter role authenticator set lock_timeout = '8s';
+-- Local tooling's superuser (benchmark data, test setup) is not bound by the platform's limits.
+alter role supabase_admin set statement_timeout = 0;
+
 do $$
 begin
   if not exists (select 1 from pg_roles where rolname = 'postgres') then

@@ -41,14 +41,9 @@ export function startNetDrainer(sql: postgres.Sql) {
       error = e instanceof Error ? e.message : String(e);
     }
     await sql`
-      with r as (
-        insert into net._http_response (id, status_code, content, error_msg)
-        values (${row.id}, ${status}, ${content}, ${error})
-        on conflict (id) do update set status_code = excluded.status_code,
-          content = excluded.content, error_msg = excluded.error_msg, created = now()
-      )
-      update net.http_request_queue set state = ${status === null ? "failed" : "done"}
-       where id = ${row.id}`;
+      insert into net._http_response (id, status_code, content, error_msg)
+      values (${row.id}, ${status}, ${content}, ${error})
+      on conflict (id) do nothing`;
     log(status !== null && status < 500 ? "info" : "warn", "net.http_post delivered", {
       id: row.id,
       status,
@@ -60,13 +55,13 @@ export function startNetDrainer(sql: postgres.Sql) {
   async function drain() {
     do {
       again = false;
+      // Taken off the queue before it is sent, as pg_net does (a request waiting to be sent is a
+      // row of net.http_request_queue, on hosted Supabase too).
       const rows = await sql<Row[]>`
-        update net.http_request_queue q
-           set state = 'delivering', attempts = q.attempts + 1
+        delete from net.http_request_queue q
          where q.id in (select id from net.http_request_queue
-                         where state = 'pending' and next_attempt_at <= now()
                          order by id for update skip locked limit ${BATCH})
-        returning q.id, q.url, q.headers, q.body::text as body, q.timeout_milliseconds, q.attempts`;
+        returning q.id, q.url, q.headers, q.body::text as body, q.timeout_milliseconds, 1 as attempts`;
       await Promise.all(rows.map(deliver));
       if (rows.length === BATCH) again = true;
     } while (again && !stopped);
@@ -84,9 +79,6 @@ export function startNetDrainer(sql: postgres.Sql) {
   }
 
   const ready = (async () => {
-    // A crash mid-delivery leaves rows in `delivering`: they were taken off the queue, and are
-    // not sent again (pg_net's at-most-once).
-    await sql`update net.http_request_queue set state = 'failed' where state = 'delivering'`;
     await sql.listen("net_http_request", () => kick());
     kick();
   })();

@@ -6,6 +6,7 @@ import type { Caller } from "./auth.ts";
 import { jsonResponse } from "./errors.ts";
 import { failure } from "./failure.ts";
 import { catalogRead, literal, runStatement } from "./transaction.ts";
+import { MAX_ROWS } from "./limits.ts";
 
 type Sql = postgres.Sql;
 
@@ -104,7 +105,7 @@ export async function selectRelation(
       }
       if (key === "limit" || key === "offset") {
         if (!/^\d{1,18}$/.test(value)) return bad(`"failed to parse ${key} (${value})"`);
-        limit += ` ${key} ${value}`;
+        limit += ` ${key} ${key === "limit" ? Math.min(Number(value), MAX_ROWS) : value}`;
         continue;
       }
       if (!known(key)) return unknownColumn(key);
@@ -138,8 +139,10 @@ export async function selectRelation(
     return failure(e, caller);
   }
   const colList = select.map((c) => (c === "*" ? "*" : `"${c}"`)).join(", ");
+  // PostgREST's max_rows: at most MAX_ROWS rows, whatever limit the request asks for.
   const text = `select coalesce(jsonb_agg(t), '[]'::jsonb)::text as r from (select ${colList}
-    from public."${name}"${where.length ? " where " + where.join(" and ") : ""}${order}${limit}) t`;
+    from public."${name}"${where.length ? " where " + where.join(" and ") : ""}${order}${limit}
+    ${limit.includes("limit") ? "" : ` limit ${MAX_ROWS}`}) t`;
   try {
     const rows = await runStatement<{ r: string }>(sql, caller, true, text);
     return new Response(rows[0].r, {

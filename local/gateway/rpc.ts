@@ -7,6 +7,7 @@ import type { Caller } from "./auth.ts";
 import { failure } from "./failure.ts";
 import { jsonResponse } from "./errors.ts";
 import { catalogRead, literal, runStatement } from "./transaction.ts";
+import { MAX_ROWS } from "./limits.ts";
 
 type Sql = postgres.Sql;
 type Signature = {
@@ -16,6 +17,8 @@ type Signature = {
   retset: boolean;
   rettype: string;
   volatile: boolean;
+  /** The function's own statement_timeout (`set statement_timeout = …`), hoisted per request. */
+  hoisted: [string, string][];
 };
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
@@ -47,12 +50,14 @@ async function readSignatures(sql: Sql, name: string): Promise<Signature[]> {
         retset: boolean;
         rettype: string;
         volatility: string;
+        config: string[] | null;
       }[]
     >`
     select p.proargnames as names,
            array(select pg_catalog.format_type(t, null) from unnest(p.proargtypes) t) as types,
            p.pronargs as nargs, p.pronargdefaults as ndefaults, p.proretset as retset,
-           pg_catalog.format_type(p.prorettype, null) as rettype, p.provolatile as volatility
+           pg_catalog.format_type(p.prorettype, null) as rettype, p.provolatile as volatility,
+           p.proconfig as config
       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
      where n.nspname = 'public' and p.proname = ${name} and p.prokind = 'f'`
   );
@@ -63,6 +68,8 @@ async function readSignatures(sql: Sql, name: string): Promise<Signature[]> {
     retset: r.retset,
     rettype: r.rettype,
     volatile: r.volatility === "v",
+    hoisted: (r.config ?? []).filter((c) => c.startsWith("statement_timeout="))
+      .map((c) => ["statement_timeout", c.slice(c.indexOf("=") + 1)] as [string, string]),
   }));
 }
 
@@ -149,17 +156,24 @@ export async function callRpc(
   } catch (e) {
     return failure(e, caller);
   }
+  // PostgREST's max_rows: at most MAX_ROWS rows of a set-returning function.
   const query = sig.retset
-    ? `select coalesce(pg_catalog.jsonb_agg(r), '[]'::jsonb)::text as r${
+    ? `select coalesce(pg_catalog.jsonb_agg(r), '[]'::jsonb)::text as r from (select r${
       from || " from (select) a"
-    } cross join lateral ${call} r`
+    } cross join lateral ${call} r limit ${MAX_ROWS}) r`
     : sig.rettype === "void"
     ? `select ${call}, 'null' as r${from}`
     : `select pg_catalog.to_jsonb(${call})::text as r${from}`;
   // PostgREST: GET and HEAD are read-only, and so is POST to a STABLE or IMMUTABLE function.
   const readOnly = method === "GET" || method === "HEAD" || !sig.volatile;
   try {
-    const rows = await runStatement<{ r: string | null }>(sql, caller, readOnly, query);
+    const rows = await runStatement<{ r: string | null }>(
+      sql,
+      caller,
+      readOnly,
+      query,
+      sig.hoisted,
+    );
     return new Response(rows[0].r ?? "null", {
       status: 200,
       headers: { "content-type": "application/json; charset=utf-8" },

@@ -4,6 +4,7 @@
 import type postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { isUnreachable, neverDelivered } from "./errors.ts";
+import { requestSettings } from "./limits.ts";
 
 type Sql = postgres.Sql;
 
@@ -89,6 +90,8 @@ export function runStatement<T extends postgres.Row>(
   caller: Caller,
   readOnly: boolean,
   text: string,
+  /** The called function's own settings PostgREST hoists (its statement_timeout). */
+  hoisted: [string, string][] = [],
 ): Promise<T[]> {
   let query: Promise<unknown> | null = null;
   return retrying(async () => {
@@ -96,7 +99,11 @@ export function runStatement<T extends postgres.Row>(
     const pairs: [string, string][] = [
       ["role", caller.role],
       ["request.jwt.claims", JSON.stringify(caller.claims)],
-      ...await catalogRead(() => roleSettings(sql, caller.role)),
+      ...requestSettings(
+        await catalogRead(() => roleSettings(sql, "authenticator")),
+        await catalogRead(() => roleSettings(sql, caller.role)),
+        hoisted,
+      ),
     ];
     const setup = pairs.map(([k, v]) =>
       `pg_catalog.set_config(${literal(k)}, ${literal(v)}, true)`

@@ -47,6 +47,8 @@ export async function ensureCluster(
       "cron.database_name = 'postgres'",
       "cron.timezone = 'UTC'",
       "timezone = 'UTC'",
+      // Hosted Supabase cuts every session's statement at 2 minutes, pg_cron jobs included.
+      "statement_timeout = '2min'",
       ...(opts.small ? [] : ["max_connections = 200"]),
       // Sized for a payout database on this 24 GiB machine: a slot over a million stakes touches
       // ~1.5 GB of stakes, wallets, payouts and entries; with less, it is bound by buffer

@@ -152,12 +152,12 @@ begin
          set tokens = v_tokens, amount = v_kept / 100, amount_subunit = v_kept, refund_hold = null,
              refund_hold_since = null, updated_at = now()
        where id = v_inv.id returning * into v_new;
-      perform app.queue_distribution(v_new);
+      perform app.queue_distribution();
     elsif v_inv.payment_status = 'confirmed' and v_inv.refund_hold = 'needs_attention' then
       -- A person checked on Paystack that the money stayed.
       update app.investments set refund_hold = null, refund_hold_since = null, updated_at = now()
        where id = v_inv.id returning * into v_new;
-      perform app.queue_distribution(v_new);
+      perform app.queue_distribution();
     elsif v_inv.payment_status = 'amount_mismatch' then
       select max(app.paystack_kobo(e.payload -> 'data' -> 'amount')) into v_paid
         from app.paystack_events e
@@ -171,7 +171,7 @@ begin
          set payment_status = 'confirmed', confirmed_at = now(), updated_at = now()
        where id = v_inv.id returning * into v_new;
       if v_inv.refund_hold is null then
-        perform app.queue_distribution(v_new);
+        perform app.queue_distribution();
       end if;
     else
       perform app.fail('PT409', 'only an amount_mismatch investment, or a confirmed one held for a '

@@ -174,16 +174,22 @@ as $$
      and e.outcome = 'refund_recorded'
 $$;
 
--- Queues a distribution run for an investor (after commit, through pg_net) when auto_distribute
--- is on and the investment is claimable; the claim itself decides who distributes.
-create or replace function app.queue_distribution(p_inv app.investments)
+-- Queues a distribution run (after commit, through pg_net) when auto_distribute is on, unless one
+-- is already waiting to be sent: a burst of payments queues one run, not one each (a waiting
+-- request is a row of net.http_request_queue until pg_net takes it). The run is for everyone
+-- claimable, so no payment waits for another's run; the claim decides who distributes (F9).
+-- A transaction-level try-lock keeps two concurrent payments from both queueing one.
+create or replace function app.queue_distribution()
 returns void
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if coalesce(app.setting('auto_distribute'), 'on') = 'on' then
-    perform app.invoke_function('distribute-tokens', jsonb_build_object('user_id', p_inv.user_id));
+  if coalesce(app.setting('auto_distribute'), 'on') = 'on'
+     and pg_catalog.pg_try_advisory_xact_lock(7304)
+     and not exists (select 1 from net.http_request_queue q
+                      where q.url like '%/functions/v1/distribute-tokens') then
+    perform app.invoke_function('distribute-tokens', '{}'::jsonb);
   end if;
 end
 $$;
@@ -227,7 +233,7 @@ begin
    where id = p_inv.id;
   -- F9: this only enqueues, after commit, without the webhook waiting for it.
   if p_inv.refund_hold is null then
-    perform app.queue_distribution(p_inv);
+    perform app.queue_distribution();
   end if;
   return 'investment_confirmed';
 end
@@ -261,7 +267,7 @@ begin
     update app.investments set refund_hold = null, refund_hold_since = null, updated_at = now()
      where id = p_inv.id and refund_hold in ('in_progress', 'needs_attention');
     if found and p_inv.payment_status = 'confirmed' then
-      perform app.queue_distribution(p_inv);
+      perform app.queue_distribution();
     end if;
   elsif p_type = 'refund.processed' then
     v_amount := app.paystack_kobo(p_data -> 'amount');
@@ -341,7 +347,7 @@ begin
            updated_at = now()
      where id = p_inv.id;
     if v_merchant_won and p_inv.status_before_dispute <> 'amount_mismatch' and p_inv.refund_hold is null then
-      perform app.queue_distribution(p_inv);
+      perform app.queue_distribution();
     end if;
   elsif p_inv.payment_status in ('pending', 'confirmed', 'amount_mismatch') and not v_merchant_won then
     update app.investments set payment_status = 'refunded', updated_at = now() where id = p_inv.id;
