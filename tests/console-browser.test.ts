@@ -73,6 +73,13 @@ async function signedInAdmin(page: Page) {
   await page.getByLabel("Authentication code").fill(codeAt(secret, stepAt(Date.now())));
   await page.getByRole("button", { name: "Verify" }).click();
   await page.getByText("verified (aal2)").waitFor();
+  await rosDay(page);
+}
+
+/** The overview comes first after sign-in; the day's slots are on "ROS day". */
+async function rosDay(page: Page) {
+  await page.getByRole("button", { name: "ROS day", exact: true }).click();
+  await page.getByLabel("Day").waitFor();
 }
 
 Deno.test({
@@ -110,7 +117,9 @@ Deno.test({
       await page.getByLabel("Authentication code").fill(codeAt(secret, stepAt(Date.now())));
       await page.getByRole("button", { name: "Verify" }).click();
       await page.getByText("verified (aal2)").waitFor();
-      await snap(page, "signed-in-aal2");
+      await page.getByRole("heading", { name: "Open alerts" }).waitFor();
+      await snap(page, "signed-in-aal2-overview");
+      await rosDay(page);
 
       // Declare two slots a minute ahead, on today's business day.
       await page.getByLabel("Day").fill(first.day);
@@ -137,6 +146,7 @@ Deno.test({
       // Add two slots after completion (the seeds' 409 flow), later today.
       const later = lagosClock(30);
       await page.reload();
+      await rosDay(page);
       await page.getByLabel("Day").fill(first.day);
       await fillSlotRows(page, [
         { n: base + 2, pct: "0.1", hhmm: later.hhmm },
@@ -158,6 +168,7 @@ Deno.test({
       await signIn(readOnly, email, password);
       await readOnly.getByRole("button", { name: "Continue read-only" }).click();
       await readOnly.getByText("read-only (aal1)").waitFor();
+      await rosDay(readOnly);
       await readOnly.getByLabel("Day").fill(first.day);
       await slotRow(readOnly, base).getByText("COMPLETED").waitFor();
       await slotRow(readOnly, base).getByRole("button", { name: "Retry" }).click();
@@ -220,7 +231,7 @@ Deno.test({
         p_event: refundEvent("processed", { reference: stray, amount: 1000 }),
       }, stack.service_role_key);
       await page.getByRole("button", { name: "Tokens", exact: true }).click();
-      await page.locator("section", { hasText: "Distribution report" }).locator("pre").waitFor();
+      await page.getByRole("heading", { name: "Distribution report" }).waitFor();
       await page.getByRole("heading", { name: "Token alerts" }).waitFor();
       await page.getByLabel("Max fee per gas (wei)").fill("1.5");
       await page.getByRole("button", { name: "Set chain policy" }).click();
@@ -230,10 +241,10 @@ Deno.test({
 
       // A signed refund of a reference that is not ours: its alert, the stored event with its
       // reason, and dismissing it.
-      const eventRow = page.locator("tr", { hasText: "paystack_event_unprocessable" })
+      const eventRow = page.locator("tr", { hasText: "paystack event unprocessable" })
         .filter({ hasText: stray });
       await eventRow.getByRole("button", { name: "Show event" }).click();
-      await eventRow.getByText("no investment has this reference").first().waitFor();
+      await eventRow.getByText("could not be applied: no investment has this reference").waitFor();
       await eventRow.getByText("refund.processed (webhook): unknown_reference").waitFor();
       await snap(page, "paystack-event-shown");
       await eventRow.getByRole("button", { name: "Dismiss" }).click();
@@ -291,6 +302,111 @@ Deno.test({
         stack
           .service_role_key,
       );
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the console's overview: first after sign-in, its figures as the RPC says; no page scrolls sideways on a phone; no alert shows raw JSON",
+  ignore: noChromium,
+  fn: async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const page = await browser.newPage();
+      await signedInAdmin(page);
+      await page.getByRole("button", { name: "Overview", exact: true }).click();
+      await page.getByRole("heading", { name: "Open alerts" }).waitFor();
+      const o = (await rpcHttp("admin_overview", {}, stack.service_role_key)).body;
+      await page.getByText(
+        `${o.tokens.waiting_tokens} tokens in ${o.tokens.waiting_investments} investments`,
+      ).waitFor();
+      await page.getByText(`${o.tokens.in_flight} transfers`, { exact: true }).waitFor();
+      for (const s of o.slots as { slot_number: number; status: string }[]) {
+        await slotRow(page, s.slot_number).getByText(s.status).waitFor();
+      }
+      for (const a of o.alerts as { kind: string; count: number }[]) {
+        await page.getByText(`${a.kind.replaceAll("_", " ")}: ${a.count}`).waitFor();
+      }
+      await page.getByRole("img", { name: /Last 30 days/ }).waitFor();
+      await snap(page, "overview");
+
+      // The distribution report at 1,500 investors: totals first, 100 a page through the cursor,
+      // the discrepancies alone.
+      const tok = await rpcHttp("admin_register_tokenization", {
+        p_property_id: `REPORT-${crypto.randomUUID().slice(0, 8)}`,
+        p_token_address: "0x" +
+          crypto.randomUUID().replaceAll("-", "").padEnd(40, "7").slice(0, 40),
+        p_chain_id: 424242,
+        p_price_per_token: 10,
+      }, stack.service_role_key);
+      const tid = tok.body.tokenization_id;
+      await sql`
+        with u as (
+          insert into auth.users (email)
+          select 'report-' || g || '-' || ${tid} || '@test.io' from generate_series(1, 1500) g returning id
+        ), t as (
+          insert into app.token_transfers (tokenization_id, user_id, to_address, token_address, chain_id,
+            signer, nonce, amount, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, status, tx_hash, raw_tx)
+          select ${tid}, u.id, '0x4444444444444444444444444444444444444444',
+                 (select token_address from app.tokenizations where id = ${tid}), 424242,
+                 '0x6666666666666666666666666666666666666666', row_number() over (), 2, 100000, 1, 1,
+                 'confirmed', '0x' || md5(u.id::text) || md5(u.id::text), '0x00'
+            from u returning id, user_id
+        ), i as (
+          insert into app.investments (user_id, tokenization_id, tokens, amount, amount_subunit, currency,
+            reference, payment_status, transfer_id)
+          select t.user_id, ${tid}, 2, 20, 2000, 'NGN', 'REPORT-' || t.id, 'tokens_distributed', t.id from t
+          returning user_id
+        )
+        insert into app.token_holdings (user_id, tokenization_id, balance)
+        select user_id, ${tid}, 2 from i`;
+      // Five investors whose holdings disagree with what was distributed.
+      await sql`update app.token_holdings set balance = 3 where user_id in (
+        select user_id from app.token_holdings where tokenization_id = ${tid} order by user_id limit 5)
+        and tokenization_id = ${tid}`;
+      await page.getByRole("button", { name: "Tokens", exact: true }).click();
+      await page.getByLabel("Tokenization").selectOption(tid);
+      const totals = page.getByLabel("Totals");
+      await totals.getByText("3000 tokens", { exact: true }).waitFor();
+      await totals.getByText("3005 tokens, 1500 holders").waitFor();
+      const report = page.getByRole("table", { name: "Distribution report" });
+      await page.getByText("Page 1", { exact: true }).waitFor();
+      assert.equal(await report.locator("tbody tr").count(), 100, "a page of 100");
+      await page.getByRole("button", { name: "Next page" }).click();
+      await page.getByText("Page 2", { exact: true }).waitFor();
+      assert.equal(await report.locator("tbody tr").count(), 100);
+      await page.getByLabel("Show").selectOption("discrepancies");
+      await page.getByText("Page 1", { exact: true }).waitFor();
+      await page.waitForFunction(() =>
+        document.querySelectorAll('table[aria-label="Distribution report"] tbody tr').length === 5
+      );
+      assert.equal(await report.getByText("discrepancy", { exact: true }).count(), 5);
+      await snap(page, "report-1500-discrepancies");
+      await sql`delete from app.token_holdings where tokenization_id = ${tid}`;
+      await sql`delete from app.investments where tokenization_id = ${tid}`;
+      await sql`delete from app.token_transfers where tokenization_id = ${tid}`;
+      await sql`delete from app.tokenizations where id = ${tid}`;
+
+      // A phone's width: nothing scrolls sideways, on any page.
+      await page.setViewportSize({ width: 375, height: 800 });
+      for (const name of ["Overview", "ROS day", "History & alerts", "Tokens", "Audit"]) {
+        await page.getByRole("button", { name, exact: true }).click();
+        await page.waitForLoadState("networkidle");
+        const [scroll, width] = await page.evaluate(() => [
+          document.documentElement.scrollWidth,
+          document.documentElement.clientWidth,
+        ]);
+        assert.ok(scroll <= width, `${name}: ${scroll}px wide in a ${width}px viewport`);
+        if (name === "Tokens" || name === "History & alerts") {
+          const cells = await page.locator("td").allInnerTexts();
+          const json = cells.filter((t) => /^\s*[\[{]/.test(t));
+          assert.deepEqual(json, [], "no alert cell is raw JSON");
+        }
+        await snap(page, `narrow-${name.replaceAll(/\W+/g, "-").toLowerCase()}`);
+      }
+    } finally {
       await browser.close();
       await sql.end();
     }

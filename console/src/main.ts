@@ -5,6 +5,7 @@ import { makeClient } from "./client.ts";
 import { h } from "./dom.ts";
 import { alertsPage } from "./pages/alerts.ts";
 import { auditPage } from "./pages/audit.ts";
+import { overviewPage } from "./pages/overview.ts";
 import { rosDayPage } from "./pages/ros-day.ts";
 import { tokensPage } from "./pages/tokens.ts";
 import { assurance, signInForm, verifyForm } from "./session.ts";
@@ -14,6 +15,7 @@ const app = document.getElementById("app")!;
 const nav = document.getElementById("nav")!;
 
 const PAGES = {
+  "Overview": overviewPage,
   "ROS day": rosDayPage,
   "History & alerts": alertsPage,
   "Tokens": tokensPage,
@@ -21,7 +23,7 @@ const PAGES = {
 } as const;
 type PageName = keyof typeof PAGES;
 
-async function show(page: PageName = "ROS day") {
+async function show(page: PageName = "Overview") {
   const { data } = await client.auth.getSession();
   const session = data.session;
   if (!session) {

@@ -8,6 +8,7 @@ import { errorBox, h } from "../dom.ts";
 import { changeButton } from "../session.ts";
 import { dayInZone } from "../time.ts";
 import { alertLogSection } from "./alert-log.ts";
+import { type RosAlertFields, rosAlertSentence } from "../alert-text.ts";
 
 type RosAlert = {
   kind: string;
@@ -72,7 +73,11 @@ export function alertsPage(client: Client): HTMLElement {
           h(
             "thead",
             {},
-            h("tr", {}, ...["Alert", "Day", "Slot", "Detail", "Action"].map((t) => h("th", {}, t))),
+            h(
+              "tr",
+              {},
+              ...["Alert", "Day", "Slot", "What happened", "Action"].map((t) => h("th", {}, t)),
+            ),
           ),
           h("tbody", {}, ...list.map(alertRow)),
         ),
@@ -101,10 +106,20 @@ export function alertsPage(client: Client): HTMLElement {
     return h(
       "tr",
       {},
-      h("td", {}, a.kind),
+      h("td", {}, a.kind.replaceAll("_", " ")),
       h("td", {}, a.distribution_date),
       h("td", {}, a.slot_number === null ? "—" : `Slot ${a.slot_number}`),
-      h("td", {}, h("code", {}, JSON.stringify(a.detail))),
+      h(
+        "td",
+        {},
+        rosAlertSentence(a as RosAlertFields),
+        h(
+          "details",
+          {},
+          h("summary", {}, "details"),
+          h("pre", {}, JSON.stringify(a.detail, null, 2)),
+        ),
+      ),
       action,
     );
   }

@@ -8,6 +8,8 @@ import { errorBox, field, h } from "../dom.ts";
 import { exact, wholeNumber, wholeText } from "../forms.ts";
 import { changeButton } from "../session.ts";
 import { formatInZone } from "../time.ts";
+import { alertSentence } from "../alert-text.ts";
+import { reportSection } from "./report.ts";
 
 type TokenAlert = {
   kind: string;
@@ -18,28 +20,30 @@ type TokenAlert = {
 } & Record<string, unknown>;
 
 export function tokensPage(client: Client): HTMLElement {
-  const report = h("div");
+  const report = reportSection(client);
   const alerts = h("div");
 
   async function load() {
     try {
-      const r = await data<unknown>(client.rpc("token_distribution_report", {}));
-      report.replaceChildren(h("pre", {}, h("code", {}, JSON.stringify(r, null, 2))));
-    } catch (e) {
-      report.replaceChildren(errorBox(e as Error));
-    }
-    try {
       const list = await data<TokenAlert[]>(client.rpc("admin_token_alerts", {}));
       alerts.replaceChildren(
         list.length === 0 ? h("p", {}, "No token alerts.") : h(
-          "table",
-          {},
+          "div",
+          { class: "table-wrap" },
           h(
-            "thead",
+            "table",
             {},
-            h("tr", {}, ...["Alert", "Since", "Detail", "Action"].map((t) => h("th", {}, t))),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                ...["Alert", "Since", "What happened", "Action"].map((t) => h("th", {}, t)),
+              ),
+            ),
+            h("tbody", {}, ...list.map(alertRow)),
           ),
-          h("tbody", {}, ...list.map(alertRow)),
         ),
       );
     } catch (e) {
@@ -140,9 +144,20 @@ export function tokensPage(client: Client): HTMLElement {
     return h(
       "tr",
       {},
-      h("td", {}, a.kind),
+      h("td", {}, a.kind.replaceAll("_", " ")),
       h("td", {}, formatInZone(a.since ?? null)),
-      h("td", {}, h("code", {}, JSON.stringify(detail))),
+      h(
+        "td",
+        {},
+        alertSentence(a),
+        // The raw record, for support only.
+        h(
+          "details",
+          {},
+          h("summary", {}, "details"),
+          h("pre", {}, JSON.stringify(detail, null, 2)),
+        ),
+      ),
       action,
     );
   }
@@ -188,7 +203,7 @@ export function tokensPage(client: Client): HTMLElement {
     "div",
     {},
     h("section", {}, h("h2", {}, "Token alerts"), alerts),
-    h("section", {}, h("h2", {}, "Distribution report"), report),
+    report,
     h(
       "section",
       {},

@@ -120,7 +120,18 @@ export type Database = {
         Returns: Json;
       };
       "admin_distribution_history": { Args: { "p_from": string; "p_to": string }; Returns: Json };
+      "admin_distribution_report_page": {
+        Args: {
+          "p_after"?: string;
+          "p_filter"?: string;
+          "p_limit"?: number;
+          "p_tokenization_id": string;
+          "p_user_id"?: string;
+        };
+        Returns: Json;
+      };
       "admin_distribution_status": { Args: { "p_distribution_date": string }; Returns: Json };
+      "admin_overview": { Args: Record<PropertyKey, never>; Returns: Json };
       "admin_paystack_event": { Args: { "p_event_id": number }; Returns: Json };
       "admin_queue_distribution": {
         Args: {
@@ -178,6 +189,7 @@ export type Database = {
       };
       "admin_set_kyc_status": { Args: { "p_status": string; "p_user_id": string }; Returns: Json };
       "admin_token_alerts": { Args: { "p_stuck_after"?: string }; Returns: Json };
+      "admin_tokenizations": { Args: Record<PropertyKey, never>; Returns: Json };
       "admin_update_slot": {
         Args: {
           "p_distribution_date": string;

@@ -2,7 +2,7 @@
 -- the service. Calls use arguments that would fail validation later, so an allowed caller gets past
 -- the gate (any error other than 42501), and a refused one gets 42501.
 begin;
-select plan(232);
+select plan(247);
 
 select tests.create_user('matrix-u1@test.io') as u1 \gset
 select tests.create_user('matrix-u2@test.io') as u2 \gset
@@ -57,7 +57,10 @@ insert into calls values
   ('admin_audit_log', $$select public.admin_audit_log()$$, '{admin1,admin2,service}'),
   ('admin_paystack_event', $$select public.admin_paystack_event(-1)$$, '{admin1,admin2,service}'),
   ('admin_alert_log', $$select public.admin_alert_log(0)$$, '{admin1,admin2,service}'),
-  ('admin_alert_channels', $$select public.admin_alert_channels()$$, '{admin1,admin2,service}');
+  ('admin_alert_channels', $$select public.admin_alert_channels()$$, '{admin1,admin2,service}'),
+  ('admin_overview', $$select public.admin_overview()$$, '{admin1,admin2,service}'),
+  ('admin_tokenizations', $$select public.admin_tokenizations()$$, '{admin1,admin2,service}'),
+  ('admin_distribution_report_page', $$select public.admin_distribution_report_page(gen_random_uuid(), 0)$$, '{admin1,admin2,service}');
 
 -- Runs `call` as `who` and reports whether the gate let it through.
 create function pg_temp.gate(p_call text, p_who text, p_u1 uuid, p_adm uuid) returns text

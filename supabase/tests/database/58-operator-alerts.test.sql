@@ -3,7 +3,7 @@
 -- queues (signed webhook, slack text), the log, acknowledgement and the resend action's errors.
 -- (The role matrix of these RPCs is in 50-role-matrix; delivery end to end in tests/operator-alerts.)
 begin;
-select plan(40);
+select plan(41);
 
 select tests.create_user('alerts-admin@test.io', true) as adm \gset
 select tests.create_user('alerts-user@test.io') as u \gset
@@ -51,6 +51,10 @@ select is((select count(*)::int from app.alerts where kind = 'slot_stalled' and 
             and subject = format('distribution_date=%s,slot_number=%s', current_date - 6, :sn)), 1,
   'a slot EXECUTING without progress for 10 minutes is slot_stalled');
 update app.ros_slots set status = 'CANCELLED' where distribution_date = current_date - 6 and slot_number = :sn;
+select app.refresh_alerts();
+select is((select count(*)::int from app.alerts where kind = 'slot_stalled' and resolved_at is null
+            and subject = format('distribution_date=%s,slot_number=%s', current_date - 6, :sn)), 0,
+  'no longer executing: cleared');
 -- No reconciliation run for 15 minutes while transfers exist: reconciliation_stale, until one runs.
 update app.reconciliation_runs set started_at = started_at - interval '1 day';
 insert into app.reconciliation_runs (started_at, summary) values (now() - interval '1 hour', '{}');

@@ -1,0 +1,144 @@
+/// <reference lib="dom" />
+// The distribution report as a table per tokenization: the totals first (distributed, holdings,
+// in flight, waiting, discrepancies), then one page of investors at a time through the RPC's
+// cursor, filtered to discrepancies, to what waits, or to one investor. At any number of holders
+// the page reads one bounded page.
+import { data } from "../api.ts";
+import type { Client } from "../client.ts";
+import { errorBox, field, h } from "../dom.ts";
+
+type Tokenization = { tokenization_id: string; property_id: string; chain_id: number };
+type Row = {
+  user_id: string;
+  distributed: string;
+  holdings: string;
+  in_flight: string;
+  waiting: string;
+  discrepancy: boolean;
+};
+type Page = {
+  rows: Row[];
+  next_after: string | null;
+  totals: Record<string, string | number>;
+};
+
+const PAGE_SIZE = 100;
+
+export function reportSection(client: Client): HTMLElement {
+  const picker = h("select", { "aria-label": "Tokenization" });
+  const filter = h(
+    "select",
+    { "aria-label": "Show" },
+    h("option", { value: "all" }, "all investors"),
+    h("option", { value: "discrepancies" }, "discrepancies only"),
+    h("option", { value: "waiting" }, "waiting only"),
+  );
+  const investor = field("Investor id");
+  const totals = h("div");
+  const table = h("div", { class: "table-wrap" });
+  const pager = h("div");
+  // The cursors of the pages seen, so "Previous" goes back exactly.
+  let cursors: (string | null)[] = [null];
+
+  async function load(at: number) {
+    try {
+      const page = await data<Page>(client.rpc("admin_distribution_report_page", {
+        p_tokenization_id: picker.value,
+        p_limit: PAGE_SIZE,
+        p_after: cursors[at] ?? undefined,
+        p_filter: filter.value,
+        p_user_id: investor.input.value.trim() || undefined,
+      }));
+      const t = page.totals;
+      totals.replaceChildren(h(
+        "dl",
+        { class: "figures", "aria-label": "Totals" },
+        ...([
+          ["Distributed", `${t.distributed} tokens`],
+          ["Holdings", `${t.holdings} tokens, ${t.holders} holders`],
+          ["In flight", `${t.in_flight} tokens`],
+          ["Waiting", `${t.waiting} tokens in ${t.waiting_investments} investments`],
+          ["Discrepancies", String(t.discrepancies)],
+        ] as const).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+      ));
+      table.replaceChildren(
+        page.rows.length === 0 ? h("p", {}, "No investor matches.") : h(
+          "table",
+          { "aria-label": "Distribution report" },
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              ...["Investor", "Distributed", "Holdings", "In flight", "Waiting", "Books"].map((c) =>
+                h("th", {}, c)
+              ),
+            ),
+          ),
+          h(
+            "tbody",
+            {},
+            ...page.rows.map((r) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, h("code", { title: r.user_id }, r.user_id.slice(0, 8))),
+                h("td", {}, r.distributed),
+                h("td", {}, r.holdings),
+                h("td", {}, r.in_flight),
+                h("td", {}, r.waiting),
+                h("td", {}, r.discrepancy ? "discrepancy" : "agree"),
+              )
+            ),
+          ),
+        ),
+      );
+      cursors = cursors.slice(0, at + 1);
+      if (page.next_after) cursors.push(page.next_after);
+      const buttons: HTMLElement[] = [h("span", {}, `Page ${at + 1} `)];
+      if (at > 0) {
+        buttons.push(h("button", { type: "button", onclick: () => load(at - 1) }, "Previous page"));
+      }
+      if (page.next_after) {
+        buttons.push(h("button", { type: "button", onclick: () => load(at + 1) }, "Next page"));
+      }
+      pager.replaceChildren(...buttons);
+    } catch (e) {
+      table.replaceChildren(errorBox(e as Error));
+    }
+  }
+
+  const restart = () => {
+    cursors = [null];
+    load(0);
+  };
+  picker.addEventListener("change", restart);
+  filter.addEventListener("change", restart);
+  investor.input.addEventListener("change", restart);
+  (async () => {
+    try {
+      const list = await data<Tokenization[]>(client.rpc("admin_tokenizations", {}));
+      picker.replaceChildren(
+        ...list.map((t) =>
+          h("option", { value: t.tokenization_id }, `${t.property_id} (chain ${t.chain_id})`)
+        ),
+      );
+      if (list.length) restart();
+      else table.replaceChildren(h("p", {}, "No tokenization registered."));
+    } catch (e) {
+      table.replaceChildren(errorBox(e as Error));
+    }
+  })();
+  return h(
+    "section",
+    {},
+    h("h2", {}, "Distribution report"),
+    h("label", {}, "Tokenization ", picker),
+    h("label", {}, "Show ", filter),
+    investor.el,
+    totals,
+    table,
+    pager,
+  );
+}

@@ -1,0 +1,42 @@
+-- The console's reads: the overview's keys, the distribution report a page at a time (keyset
+-- cursor, filters, totals), their errors. (Roles in 50-role-matrix.)
+begin;
+select plan(12);
+
+select tests.create_user('console-reads-admin@test.io', true) as adm \gset
+select tests.authenticate_as_service();
+select public.admin_register_tokenization('CONSOLE-READS', '0x9999999999999999999999999999999999999998', 515151, 10) ->> 'tokenization_id' as tok \gset
+select tests.clear_authentication();
+select tests.create_user('cr-1@test.io') as u1 \gset
+select tests.create_user('cr-2@test.io') as u2 \gset
+select tests.create_user('cr-3@test.io') as u3 \gset
+insert into app.token_holdings (user_id, tokenization_id, balance)
+values (:'u1', :'tok', 4), (:'u2', :'tok', 0), (:'u3', :'tok', 1);
+insert into app.investments (user_id, tokenization_id, tokens, amount, amount_subunit, currency, reference, payment_status)
+values (:'u2', :'tok', 3, 30, 3000, 'NGN', 'CR-' || gen_random_uuid(), 'confirmed');
+
+select tests.authenticate_as(:'adm', 'aal1');
+select ok(public.admin_overview() ?& array['today', 'slots', 'alerts', 'tokens', 'reconciliation', 'daily'],
+  'the overview has its sections');
+select is(jsonb_array_length(public.admin_overview() -> 'daily'), 30, 'thirty days of history');
+select public.admin_distribution_report_page(:'tok', 2) as p1 \gset
+select is(jsonb_array_length((:'p1'::jsonb) -> 'rows'), 2, 'a page of p_limit investors');
+select ok((:'p1'::jsonb) ->> 'next_after' is not null, 'with the cursor of the next page');
+select is(jsonb_array_length(public.admin_distribution_report_page(:'tok', 2, ((:'p1'::jsonb) ->> 'next_after')::uuid) -> 'rows'), 1,
+  'the next page has the rest');
+select is(public.admin_distribution_report_page(:'tok', 2, ((:'p1'::jsonb) ->> 'next_after')::uuid) ->> 'next_after', null,
+  'and no cursor after the last');
+select is((public.admin_distribution_report_page(:'tok') -> 'totals'),
+  '{"holders": 2, "holdings": "5", "waiting": "3", "in_flight": "0", "distributed": "0", "discrepancies": 2, "waiting_investments": 1}'::jsonb,
+  'the totals of the whole tokenization');
+select is(jsonb_array_length(public.admin_distribution_report_page(:'tok', 100, null, 'discrepancies') -> 'rows'), 2,
+  'discrepancies only: holdings that differ from what was distributed');
+select is(public.admin_distribution_report_page(:'tok', 100, null, 'waiting') -> 'rows' -> 0 ->> 'user_id', :'u2',
+  'waiting only');
+select throws_ok(format($$select public.admin_distribution_report_page(%L, 0)$$, :'tok'), 'PT400', null, 'p_limit 0 is PT400');
+select throws_ok(format($$select public.admin_distribution_report_page(%L, 10, null, 'some')$$, :'tok'), 'PT400', null, 'an unknown filter is PT400');
+select throws_ok($$select public.admin_distribution_report_page(gen_random_uuid())$$, 'PT404', null, 'an unknown tokenization is PT404');
+select tests.clear_authentication();
+
+select * from finish();
+rollback;
