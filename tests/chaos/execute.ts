@@ -29,6 +29,11 @@ function reversalEvents(inv: Investment, kind: Reversal, seed: number): string[]
   switch (kind) {
     case "refund":
       return [refund(inv, "pending"), refund(inv, "processed")];
+    case "partial_refund":
+      // Half the money back: the investment is held, never paid the full tokens.
+      return [refund(inv, "pending"), refund(inv, "processed", Math.floor(inv.amount_subunit / 2))];
+    case "refund_needs_attention":
+      return [refund(inv, "needs-attention")];
     case "refund_started":
       return [refund(inv, "pending")];
     case "dispute_open":
@@ -308,6 +313,12 @@ async function recoverAndCheck(
       );
     }
   }
+  // A held investment (a refund in progress or needing attention, a partial refund) is never
+  // claimed while it holds.
+  const heldClaimed = await sql`
+    select i.id from app.investments i
+     where i.id = any(${investmentIds}::uuid[]) and i.refund_hold is not null and i.transfer_id is not null`;
+  if (heldClaimed.length) bad.push(`${heldClaimed.length} held investments were claimed`);
   // Reversals: nothing refunded or disputed ever reached the chain, and every alert of a reversal
   // after distribution names an investment that was claimed before the reversal came.
   const reversedOnChain = await sql`

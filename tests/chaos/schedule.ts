@@ -29,12 +29,16 @@ export type Step =
 
 export type Reversal =
   | "refund"
+  | "partial_refund"
+  | "refund_needs_attention"
   | "refund_started"
   | "dispute_open"
   | "dispute_won"
   | "dispute_lost";
 const REVERSALS: Reversal[] = [
   "refund",
+  "partial_refund",
+  "refund_needs_attention",
   "refund_started",
   "dispute_open",
   "dispute_won",
