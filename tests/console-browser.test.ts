@@ -16,6 +16,9 @@ import { usersWithStakes } from "./_support/users.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("../test-artifacts/console/", import.meta.url).pathname;
+const AXE_SOURCE = Deno.readTextFileSync(
+  new URL("../node_modules/axe-core/axe.min.js", import.meta.url),
+);
 const sql = db();
 let shot = 0;
 
@@ -404,6 +407,20 @@ Deno.test({
           const json = cells.filter((t) => /^\s*[\[{]/.test(t));
           assert.deepEqual(json, [], "no alert cell is raw JSON");
         }
+        // axe-core (Deque's checker, from npm) in the page: WCAG 2.x level A rules (labels,
+        // names, roles, structure, keyboard-reachable scroll regions).
+        // (Evaluated through the debugger protocol: the console's CSP rightly refuses an injected
+        // script tag.)
+        await page.evaluate(AXE_SOURCE);
+        const violations = await page.evaluate(async () => {
+          // deno-lint-ignore no-explicit-any
+          const r = await (globalThis as any).axe.run(document, {
+            runOnly: { type: "tag", values: ["wcag2a", "wcag21a"] },
+          });
+          // deno-lint-ignore no-explicit-any
+          return r.violations.map((v: any) => `${v.id}: ${v.nodes.length} (${v.help})`);
+        });
+        assert.deepEqual(violations, [], `${name}: accessibility`);
         await snap(page, `narrow-${name.replaceAll(/\W+/g, "-").toLowerCase()}`);
       }
     } finally {

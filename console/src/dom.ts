@@ -9,6 +9,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   ...children: Child[]
 ): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
+  // A table scrolls inside itself on a narrow screen: focusable, so the keyboard can scroll it.
+  if (tag === "table" && !("tabindex" in attrs)) el.setAttribute("tabindex", "0");
   for (const [k, v] of Object.entries(attrs)) {
     if (typeof v === "function") el.addEventListener(k.replace(/^on/, ""), v);
     else if (v === true) el.setAttribute(k, "");
