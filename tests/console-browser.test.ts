@@ -79,6 +79,19 @@ async function signedInAdmin(page: Page) {
   await rosDay(page);
 }
 
+/** axe-core (Deque's checker, from npm) run in the page for the given WCAG tags: the violations,
+ * one line each. Evaluated through the debugger protocol: the console's CSP rightly refuses an
+ * injected script tag. */
+async function accessibilityViolations(page: Page, tags: string[]): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return await page.evaluate(async (values) => {
+    // deno-lint-ignore no-explicit-any
+    const r = await (globalThis as any).axe.run(document, { runOnly: { type: "tag", values } });
+    // deno-lint-ignore no-explicit-any
+    return r.violations.map((v: any) => `${v.id}: ${v.nodes.length} (${v.help})`);
+  }, tags);
+}
+
 /** The overview comes first after sign-in; the day's slots are on "ROS day". */
 async function rosDay(page: Page) {
   await page.getByRole("button", { name: "ROS day", exact: true }).click();
@@ -392,6 +405,19 @@ Deno.test({
       await sql`delete from app.token_transfers where tokenization_id = ${tid}`;
       await sql`delete from app.tokenizations where id = ${tid}`;
 
+      // A laptop's width: WCAG 2.x A and AA (contrast included), on every page.
+      for (const name of ["Overview", "ROS day", "History & alerts", "Tokens", "Audit"]) {
+        await page.getByRole("button", { name, exact: true }).click();
+        await page.waitForLoadState("networkidle");
+        const violations = await accessibilityViolations(page, [
+          "wcag2a",
+          "wcag2aa",
+          "wcag21a",
+          "wcag21aa",
+        ]);
+        assert.deepEqual(violations, [], `${name} (desktop): accessibility`);
+      }
+
       // A phone's width: nothing scrolls sideways, on any page.
       await page.setViewportSize({ width: 375, height: 800 });
       for (const name of ["Overview", "ROS day", "History & alerts", "Tokens", "Audit"]) {
@@ -407,19 +433,7 @@ Deno.test({
           const json = cells.filter((t) => /^\s*[\[{]/.test(t));
           assert.deepEqual(json, [], "no alert cell is raw JSON");
         }
-        // axe-core (Deque's checker, from npm) in the page: WCAG 2.x level A rules (labels,
-        // names, roles, structure, keyboard-reachable scroll regions).
-        // (Evaluated through the debugger protocol: the console's CSP rightly refuses an injected
-        // script tag.)
-        await page.evaluate(AXE_SOURCE);
-        const violations = await page.evaluate(async () => {
-          // deno-lint-ignore no-explicit-any
-          const r = await (globalThis as any).axe.run(document, {
-            runOnly: { type: "tag", values: ["wcag2a", "wcag21a"] },
-          });
-          // deno-lint-ignore no-explicit-any
-          return r.violations.map((v: any) => `${v.id}: ${v.nodes.length} (${v.help})`);
-        });
+        const violations = await accessibilityViolations(page, ["wcag2a", "wcag21a"]);
         assert.deepEqual(violations, [], `${name}: accessibility`);
         await snap(page, `narrow-${name.replaceAll(/\W+/g, "-").toLowerCase()}`);
       }
