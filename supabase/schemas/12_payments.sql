@@ -141,7 +141,10 @@ begin
 
   if p_action = 'accept' then
     if v_inv.payment_status = 'confirmed' and v_inv.refund_hold = 'partial' then
-      -- Part of the money went back: the tokens the money kept pays for, never more.
+      -- Part of the money went back: the tokens the money kept pays for, never more. amount
+      -- becomes the money kept; amount_subunit stays what was charged, so that every later
+      -- refund is still weighed against the whole charge (all refunds together), never against
+      -- what is left of it.
       v_kept := v_inv.amount_subunit - app.refunded_kobo(v_inv.id);
       select floor(v_kept / 100 * power(10::numeric, t.decimals) / t.price_per_token) into v_tokens
         from app.tokenizations t where t.id = v_inv.tokenization_id;
@@ -149,7 +152,7 @@ begin
         perform app.fail('PT409', format('the %s kobo kept pay for no token: cancel it instead', v_kept));
       end if;
       update app.investments
-         set tokens = v_tokens, amount = v_kept / 100, amount_subunit = v_kept, refund_hold = null,
+         set tokens = v_tokens, amount = v_kept / 100, refund_hold = null,
              refund_hold_since = null, updated_at = now()
        where id = v_inv.id returning * into v_new;
       perform app.queue_distribution();
@@ -211,7 +214,7 @@ $$;
 comment on function public.admin_resolve_investment(uuid, text, text) is
   'Admin (aal2) or service: the way out of a stuck investment. accept: an amount_mismatch investment '
   'that was paid at least its amount becomes confirmed; a confirmed one held for a partial refund gets '
-  'the tokens the money kept pays for (its amount becomes what was kept); one held for a refund that '
+  'the tokens the money kept pays for (its amount becomes what was kept, the charge stays as it was); one held for a refund that '
   'needs attention is released. cancel: a pending, amount_mismatch, disputed or held investment becomes '
   'failed. acknowledge: clears a refund_after_distribution or dispute_after_distribution alert. PT409 '
   'when the action does not apply, PT404 for an unknown investment; writes an audit row with p_note. '

@@ -2,7 +2,7 @@
 -- identity rule, nothing signed refused, needs-attention and partial refunds, the Paystack alerts
 -- with their ways out, and the verify sweep's RPCs (roles, errors, exactly once with the webhook).
 begin;
-select plan(80);
+select plan(83);
 
 select tests.create_user('ps-investor@test.io') as u \gset
 select tests.create_user('ps-admin@test.io', true) as adm \gset
@@ -156,7 +156,17 @@ select tests.authenticate_as(:'adm', 'aal2');
 select is(public.admin_resolve_investment((tests.ps(:'p1')).id, 'accept', 'kept 25.00: 2 tokens') ->> 'tokens', '2',
   'accept: the tokens the kept money pays for (2500 kobo, 2 tokens at 10.00)');
 select is((select array[r.amount::text, r.amount_subunit::text, coalesce(r.refund_hold, 'none')] from tests.ps(:'p1') r),
-  array['25.00', '2500', 'none'], 'its amount becomes what was kept, the hold is released');
+  array['25.00', '4000', 'none'], 'its amount becomes what was kept (the charge stays as charged), the hold is released');
+select tests.clear_authentication();
+select tests.authenticate_as_service();
+select is(public.record_paystack_event(tests.paystack_event('refund.processed',
+    jsonb_build_object('transaction_reference', :'p1', 'amount', '1000', 'refund_reference', 'RF-p1-b'))) ->> 'payment_status',
+  'confirmed', 'a second partial refund after the accept (2500 of 4000 back) is still partial, never a full refund');
+select is((tests.ps(:'p1')).refund_hold, 'partial', 'and holds it again');
+select tests.clear_authentication();
+select tests.authenticate_as(:'adm', 'aal2');
+select is(public.admin_resolve_investment((tests.ps(:'p1')).id, 'accept', 'kept 15.00: 1 token') ->> 'tokens', '1',
+  'accepting again: the tokens the 1500 kobo still kept pay for');
 select throws_ok(format($$select public.admin_resolve_investment(%L, 'accept')$$, (tests.ps(:'p3')).id), 'PT409', null,
   'accept: money kept that pays for no token is PT409');
 select is(public.admin_resolve_investment((tests.ps(:'p3')).id, 'cancel', 'refund the rest by hand') ->> 'payment_status', 'failed',
@@ -165,13 +175,13 @@ select is(public.admin_resolve_investment((tests.ps(:'p5')).id, 'accept', 'check
   'accept: a needs-attention hold is released');
 select tests.clear_authentication();
 select is((select count(*)::int from app.admin_audit where action like 'resolve_investment:%'
-            and target ->> 'investment_id' in ((tests.ps(:'p1')).id::text, (tests.ps(:'p3')).id::text, (tests.ps(:'p5')).id::text)), 3,
+            and target ->> 'investment_id' in ((tests.ps(:'p1')).id::text, (tests.ps(:'p3')).id::text, (tests.ps(:'p5')).id::text)), 4,
   'each resolution is audited');
 select tests.authenticate_as_service();
 select is(jsonb_array_length(public.claim_token_distributions('ps-w', '0x6666666666666666666666666666666666666666', 77777, 0)), 1,
   'the accepted ones are claimed, once, per investor');
-select is((select sum(i.tokens)::int from (select (tests.ps(:'p1')).tokens union all select (tests.ps(:'p5')).tokens) i(tokens)), 4,
-  'for 2 + 2 tokens');
+select is((select sum(i.tokens)::int from (select (tests.ps(:'p1')).tokens union all select (tests.ps(:'p5')).tokens) i(tokens)), 3,
+  'for 1 + 2 tokens');
 
 -- Alerts and their ways out --------------------------------------------------------------------------
 select public.record_paystack_event(tests.paystack_event('refund.processed',
