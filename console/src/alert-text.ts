@@ -1,12 +1,14 @@
-// Token and payment alerts as sentences an operator reads: what happened, to whom (a short id),
+// Token and payment alerts as sentences an operator reads: what happened, to whom (their name and
+// email when the page looked them up, else a short id),
 // the amounts formatted (money with its currency, tokens as integers, wei as gwei), never the raw
 // record (the page keeps that in a "details" disclosure for support).
 export type Alert = Record<string, unknown> & { kind: string };
+/** The labels of the people the alerts name (people.ts), by user id. */
+export type Labels = Map<string, string>;
 
 const short = (
   v: unknown,
 ) => (typeof v === "string" && v.length > 8 ? v.slice(0, 8) : String(v ?? "?"));
-const who = (a: Alert) => a.user_id ? `investor ${short(a.user_id)}` : "an investor";
 const investment = (a: Alert) => `investment ${short(a.investment_id)}`;
 
 /** Kobo as money with its currency: "NGN 1,500.00". Exact: integer arithmetic on the digits. */
@@ -27,9 +29,20 @@ export function gwei(wei: unknown): string {
   return `${padded.slice(0, -9).replace(/^0+(?=\d)/, "")}${frac ? "." + frac : ""} gwei`;
 }
 
-const tokens = (v: unknown) => `${String(v ?? "?")} tokens`;
+/** A whole number of tokens (or a count) with thousands separators, exactly: "1,234,567". */
+export function tokenCount(v: unknown): string {
+  const digits = String(v ?? "");
+  if (!/^\d+$/.test(digits)) return "?";
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
 
-export function alertSentence(a: Alert): string {
+const tokens = (v: unknown) => `${tokenCount(v)} tokens`;
+
+export function alertSentence(a: Alert, people: Labels = new Map()): string {
+  const who = (a: Alert) =>
+    typeof a.user_id === "string"
+      ? `investor ${people.get(a.user_id) ?? short(a.user_id)}`
+      : "an investor";
   switch (a.kind) {
     case "stuck_transfer":
       return `A transfer to ${

@@ -68,3 +68,25 @@ export async function act(
     button.textContent = label;
   }
 }
+
+/** A record as "key: value" lines (nested keys joined with dots), never as JSON text: what the
+ * audit shows before and after a change. */
+export function fieldList(value: unknown): HTMLElement {
+  if (value === null || value === undefined) return h("span", {}, "—");
+  if (typeof value !== "object") return h("span", {}, String(value));
+  const lines: [string, string][] = [];
+  const walk = (v: unknown, path: string) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [k, inner] of Object.entries(v)) walk(inner, path ? `${path}.${k}` : k);
+    } else if (Array.isArray(v)) {
+      lines.push([path, v.map((x) => (typeof x === "object" ? "…" : String(x))).join(", ")]);
+    } else lines.push([path, v === null ? "—" : String(v)]);
+  };
+  walk(value, "");
+  if (lines.length === 0) return h("span", {}, "—");
+  return h(
+    "dl",
+    { class: "fields" },
+    ...lines.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+  );
+}

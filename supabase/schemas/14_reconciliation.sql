@@ -215,26 +215,30 @@ begin
          where t.status = any (app.live_transfer_statuses()) and t.updated_at < now() - p_stuck_after
         union all
         select jsonb_build_object('kind', 'failed_transfer', 'transfer_id', t.id, 'user_id', t.user_id,
-                 'error', t.error, 'at', t.updated_at)
+                 'error', t.error, 'at', t.updated_at, 'since', t.updated_at)
           from app.token_transfers t
          where t.status = 'failed' and t.updated_at > now() - interval '7 days'
         union all
         select jsonb_build_object('kind', case when d.kind in ('audit_unavailable', 'reorg_detected') then d.kind
                                                else 'discrepancy' end, 'run_id', d.run_id, 'user_id', d.user_id,
-                 'tokenization_id', d.tokenization_id, 'detail', d.detail)
-          from app.token_discrepancies d where d.run_id = v_last
+                 'tokenization_id', d.tokenization_id, 'detail', d.detail, 'since', r.started_at)
+          from app.token_discrepancies d join app.reconciliation_runs r on r.id = d.run_id
+         where d.run_id = v_last
         union all
         select jsonb_build_object('kind', case when p.kyc_status <> 'verified' then 'waiting_on_kyc'
                                                else 'waiting_on_wallet' end,
-                 'user_id', i.user_id, 'investments', count(*), 'tokens', sum(i.tokens)::text)
+                 'user_id', i.user_id, 'investments', count(*), 'tokens', sum(i.tokens)::text,
+                 'since', min(i.updated_at))
           from app.investments i join app.profiles p on p.user_id = i.user_id
          where i.payment_status = 'confirmed' and (p.kyc_status <> 'verified' or p.wallet_address is null)
          group by i.user_id, p.kyc_status
         union all
-        select jsonb_build_object('kind', 'amount_mismatch', 'investment_id', i.id, 'user_id', i.user_id)
+        select jsonb_build_object('kind', 'amount_mismatch', 'investment_id', i.id, 'user_id', i.user_id,
+                 'since', i.updated_at)
           from app.investments i where i.payment_status = 'amount_mismatch'
         union all
         select jsonb_build_object('kind', 'investment_failed', 'investment_id', i.id, 'user_id', i.user_id,
+                 'since', i.updated_at,
                  'hint', 'three transfers failed; fix the cause, then set it back to confirmed')
           from app.investments i
          where i.payment_status = 'failed'
@@ -299,6 +303,7 @@ comment on function public.admin_token_alerts(interval) is
   'token_unreadable (a token contract distribution cannot read: its investments wait), '
   'paystack_event_unprocessable (a signed charge, refund or dispute that could not be applied), '
   'partial_refund and refund_needs_attention (held investments), payment_unverified (pending past '
-  'paystack_payment_window) and webhook_silent (no signed event for paystack_silence_alert_after).';
+  'paystack_payment_window) and webhook_silent (no signed event for paystack_silence_alert_after). '
+  'Every alert has a kind and a since (when its condition began, as far as the books know).';
 revoke all on function public.admin_token_alerts(interval) from public;
 grant execute on function public.admin_token_alerts(interval) to authenticated, service_role;

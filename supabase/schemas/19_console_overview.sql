@@ -88,14 +88,17 @@ comment on function public.admin_tokenizations() is
 revoke all on function public.admin_tokenizations() from public;
 grant execute on function public.admin_tokenizations() to authenticated, service_role;
 
--- One page of the distribution report of a tokenization, keyset-paged by investor (p_after: the
--- last user_id of the previous page), with the tokenization's totals first. p_filter: all,
--- discrepancies (holdings differ from what was distributed) or waiting (paid, not yet sent).
--- Bounded at any size: a page reads at most p_limit investors by index, the totals one pass over
--- the tokenization's holdings and investments.
+-- One page of the distribution report of a tokenization, with the tokenization's totals first.
+-- p_filter: all, discrepancies (holdings differ from what was distributed) or waiting (paid, not
+-- yet sent); p_investor: one investor, by id or email. p_order: investor (by id), or the largest
+-- first of distributed, holdings, in_flight or waiting (ties by id). Keyset-paged: p_after is the
+-- previous page's next_after, an opaque cursor of the same order.
+-- Bounded at any size: one grouped pass over the tokenization's investments and holdings (hashed,
+-- never a lookup per investor) feeds both the totals and the page; the page is at most p_limit
+-- rows and names only its own investors.
 create or replace function public.admin_distribution_report_page(p_tokenization_id uuid,
-  p_limit int default 100, p_after uuid default null, p_filter text default 'all',
-  p_user_id uuid default null)
+  p_limit int default 100, p_after text default null, p_filter text default 'all',
+  p_investor text default null, p_order text default 'investor')
 returns jsonb
 language plpgsql
 stable
@@ -103,7 +106,11 @@ security definer
 set search_path = ''
 as $$
 declare
+  v_user uuid;
+  v_after_key numeric;
+  v_after_user uuid;
   v_rows jsonb;
+  v_totals jsonb;
 begin
   perform app.require_admin(false);
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
@@ -112,67 +119,128 @@ begin
   if p_filter is null or p_filter not in ('all', 'discrepancies', 'waiting') then
     perform app.fail('PT400', 'p_filter must be all, discrepancies or waiting');
   end if;
+  if p_order is null or p_order not in ('investor', 'distributed', 'holdings', 'in_flight', 'waiting') then
+    perform app.fail('PT400', 'p_order must be investor, distributed, holdings, in_flight or waiting');
+  end if;
   if not exists (select 1 from app.tokenizations where id = p_tokenization_id) then
     perform app.fail('PT404', 'no such tokenization');
   end if;
-  with investors as (
-    select user_id from app.token_holdings where tokenization_id = p_tokenization_id
-    union
-    select user_id from app.investments where tokenization_id = p_tokenization_id
-       and payment_status in ('confirmed', 'distributing', 'tokens_distributed')
-  ), rows as (
-    select v.user_id,
+  -- The cursor: "<user id>" by investor, "<amount>/<user id>" otherwise.
+  if p_after is not null then
+    if p_order = 'investor' and p_after ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+      v_after_user := p_after::uuid;
+    elsif p_order <> 'investor' and p_after ~* '^[0-9]{1,78}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+      v_after_key := split_part(p_after, '/', 1)::numeric;
+      v_after_user := split_part(p_after, '/', 2)::uuid;
+    else
+      perform app.fail('PT400', 'p_after is not a cursor of this order');
+    end if;
+  end if;
+  if p_investor is not null and btrim(p_investor) <> '' then
+    if btrim(p_investor) ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+      v_user := btrim(p_investor)::uuid;
+    else
+      select u.id into v_user from auth.users u where u.email = lower(btrim(p_investor)) limit 1;
+    end if;
+    -- Unknown: an empty page, not every investor.
+    v_user := coalesce(v_user, '00000000-0000-0000-0000-000000000000'::uuid);
+  end if;
+
+  with sums as (
+    select i.user_id,
            coalesce(sum(i.tokens) filter (where i.payment_status = 'tokens_distributed'), 0) as distributed,
-           coalesce((select h.balance from app.token_holdings h
-                      where h.user_id = v.user_id and h.tokenization_id = p_tokenization_id), 0) as holdings,
            coalesce(sum(i.tokens) filter (where i.payment_status = 'distributing'), 0) as in_flight,
-           coalesce(sum(i.tokens) filter (where i.payment_status = 'confirmed'), 0) as waiting
-      from investors v
-      left join app.investments i on i.user_id = v.user_id and i.tokenization_id = p_tokenization_id
-     where (p_after is null or v.user_id > p_after) and (p_user_id is null or v.user_id = p_user_id)
-     group by v.user_id
+           coalesce(sum(i.tokens) filter (where i.payment_status = 'confirmed'), 0) as waiting,
+           count(*) filter (where i.payment_status = 'confirmed') as waiting_investments
+      from app.investments i
+     where i.tokenization_id = p_tokenization_id
+       and i.payment_status in ('confirmed', 'distributing', 'tokens_distributed')
+     group by i.user_id
+  ), report as materialized (
+    select coalesce(s.user_id, h.user_id) as user_id,
+           coalesce(s.distributed, 0) as distributed, coalesce(h.balance, 0) as holdings,
+           coalesce(s.in_flight, 0) as in_flight, coalesce(s.waiting, 0) as waiting,
+           coalesce(s.waiting_investments, 0) as waiting_investments
+      from sums s
+      full join (select hh.user_id, hh.balance from app.token_holdings hh
+                  where hh.tokenization_id = p_tokenization_id) h on h.user_id = s.user_id
+  ), keyed as (
+    select r.*, case p_order when 'distributed' then r.distributed when 'holdings' then r.holdings
+                             when 'in_flight' then r.in_flight when 'waiting' then r.waiting end as k
+      from report r
+     where (v_user is null or r.user_id = v_user)
+       and (p_filter = 'all' or (p_filter = 'discrepancies' and r.distributed <> r.holdings)
+            or (p_filter = 'waiting' and r.waiting > 0))
   ), page as (
-    select * from rows r
-     where p_filter = 'all' or (p_filter = 'discrepancies' and r.distributed <> r.holdings)
-        or (p_filter = 'waiting' and r.waiting > 0)
-     order by r.user_id
-     limit p_limit
+    select * from keyed r
+     where v_after_user is null
+        or (p_order = 'investor' and r.user_id > v_after_user)
+        or (p_order <> 'investor' and (r.k < v_after_key or (r.k = v_after_key and r.user_id > v_after_user)))
+     order by r.k desc nulls last, r.user_id
+     -- One more than the page: whether a next page exists (never a cursor to an empty page).
+     limit p_limit + 1
   )
-  select coalesce(jsonb_agg(jsonb_build_object('user_id', p.user_id, 'distributed', p.distributed::text,
-           'holdings', p.holdings::text, 'in_flight', p.in_flight::text, 'waiting', p.waiting::text,
-           'discrepancy', p.distributed <> p.holdings) order by p.user_id), '[]'::jsonb)
-    into v_rows from page p;
+  select (select coalesce(jsonb_agg(jsonb_build_object('user_id', p.user_id,
+                 'email', u.email,
+                 'name', coalesce(u.raw_user_meta_data ->> 'full_name', u.raw_user_meta_data ->> 'name'),
+                 'distributed', p.distributed::text, 'holdings', p.holdings::text,
+                 'in_flight', p.in_flight::text, 'waiting', p.waiting::text,
+                 'discrepancy', p.distributed <> p.holdings,
+                 'cursor', case when p_order = 'investor' then p.user_id::text
+                                else p.k::text || '/' || p.user_id::text end)
+                 order by p.k desc nulls last, p.user_id), '[]'::jsonb)
+            from page p left join auth.users u on u.id = p.user_id),
+         (select jsonb_build_object(
+                 'holdings', sum(r.holdings)::text, 'holders', count(*) filter (where r.holdings > 0),
+                 'distributed', sum(r.distributed)::text, 'in_flight', sum(r.in_flight)::text,
+                 'waiting', sum(r.waiting)::text, 'waiting_investments', sum(r.waiting_investments),
+                 'discrepancies', count(*) filter (where r.distributed <> r.holdings))
+            from report r)
+    into v_rows, v_totals;
   return jsonb_build_object(
     'tokenization_id', p_tokenization_id,
-    'rows', v_rows,
-    'next_after', case when jsonb_array_length(v_rows) = p_limit
-                       then v_rows -> (p_limit - 1) ->> 'user_id' end,
-    'totals', (
-      select jsonb_build_object('holdings', coalesce(sum(h.balance), 0)::text,
-               'holders', count(*) filter (where h.balance > 0))
-        from app.token_holdings h where h.tokenization_id = p_tokenization_id)
-      || (select jsonb_build_object(
-               'distributed', coalesce(sum(i.tokens) filter (where i.payment_status = 'tokens_distributed'), 0)::text,
-               'in_flight', coalesce(sum(i.tokens) filter (where i.payment_status = 'distributing'), 0)::text,
-               'waiting', coalesce(sum(i.tokens) filter (where i.payment_status = 'confirmed'), 0)::text,
-               'waiting_investments', count(*) filter (where i.payment_status = 'confirmed'))
-            from app.investments i where i.tokenization_id = p_tokenization_id)
-      || jsonb_build_object('discrepancies', (
-            select count(*) from (
-              select h.user_id from app.token_holdings h
-               where h.tokenization_id = p_tokenization_id
-                 and h.balance <> coalesce((select sum(i.tokens) from app.investments i
-                                             where i.user_id = h.user_id and i.tokenization_id = p_tokenization_id
-                                               and i.payment_status = 'tokens_distributed'), 0)) d)));
+    'order', p_order,
+    'rows', (select coalesce(jsonb_agg(e - 'cursor' order by o), '[]'::jsonb)
+               from jsonb_array_elements(v_rows) with ordinality as x(e, o) where o <= p_limit),
+    'next_after', case when jsonb_array_length(v_rows) > p_limit
+                       then v_rows -> (p_limit - 1) ->> 'cursor' end,
+    'totals', v_totals);
 end
 $$;
-comment on function public.admin_distribution_report_page(uuid, int, uuid, text, uuid) is
-  'Admin or service: one page of a tokenization''s distribution report, keyset-paged by investor: '
-  '{tokenization_id, rows [{user_id, distributed, holdings, in_flight, waiting, discrepancy}], '
-  'next_after (pass it as p_after for the next page; null on the last), totals {holdings, holders, '
-  'distributed, in_flight, waiting, waiting_investments, discrepancies}}. p_limit 1-1000, p_filter '
-  'all | discrepancies | waiting, p_user_id one investor. PT400 bad limit or filter, PT404 unknown '
-  'tokenization.';
-revoke all on function public.admin_distribution_report_page(uuid, int, uuid, text, uuid) from public;
-grant execute on function public.admin_distribution_report_page(uuid, int, uuid, text, uuid)
+comment on function public.admin_distribution_report_page(uuid, int, text, text, text, text) is
+  'Admin or service: one page of a tokenization''s distribution report: {tokenization_id, order, '
+  'rows [{user_id, email, name, distributed, holdings, in_flight, waiting, discrepancy}], next_after '
+  '(pass it as p_after for the next page of the same order; null on the last), totals {holdings, '
+  'holders, distributed, in_flight, waiting, waiting_investments, discrepancies}}. p_limit 1-1000, '
+  'p_filter all | discrepancies | waiting, p_investor one investor by id or email, p_order '
+  'investor | distributed | holdings | in_flight | waiting (largest first). PT400 bad limit, filter, '
+  'order or cursor; PT404 unknown tokenization.';
+revoke all on function public.admin_distribution_report_page(uuid, int, text, text, text, text) from public;
+grant execute on function public.admin_distribution_report_page(uuid, int, text, text, text, text)
   to authenticated, service_role;
+
+-- Who investors are, for the console's alerts: email and name (Supabase Auth's user metadata
+-- full_name, else name) of at most 1,000 ids. Admins only: investors' personal data.
+create or replace function public.admin_investors(p_user_ids uuid[])
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform app.require_admin(false);
+  if p_user_ids is null or cardinality(p_user_ids) > 1000 then
+    perform app.fail('PT400', 'p_user_ids must be an array of at most 1000 ids');
+  end if;
+  return coalesce((select jsonb_agg(jsonb_build_object('user_id', u.id, 'email', u.email,
+             'name', coalesce(u.raw_user_meta_data ->> 'full_name', u.raw_user_meta_data ->> 'name'))
+             order by u.id)
+      from auth.users u where u.id = any (p_user_ids)), '[]'::jsonb);
+end
+$$;
+comment on function public.admin_investors(uuid[]) is
+  'Admin or service: [{user_id, email, name}] of the given investors (at most 1000 ids; unknown ids '
+  'are left out). PT400 null or more than 1000 ids.';
+revoke all on function public.admin_investors(uuid[]) from public;
+grant execute on function public.admin_investors(uuid[]) to authenticated, service_role;

@@ -2,7 +2,8 @@
 // Audit: who did what, with the state before and after (admin_audit_log, newest first).
 import { data } from "../api.ts";
 import type { Client } from "../client.ts";
-import { errorBox, h } from "../dom.ts";
+import { errorBox, fieldList, h } from "../dom.ts";
+import { peopleLabels } from "../people.ts";
 import { formatInZone } from "../time.ts";
 
 type Entry = {
@@ -18,7 +19,9 @@ type Entry = {
 
 export function auditPage(client: Client): HTMLElement {
   const out = h("div");
-  data<Entry[]>(client.rpc("admin_audit_log", { p_limit: 200 })).then((rows) => {
+  (async () => {
+    const rows = await data<Entry[]>(client.rpc("admin_audit_log", { p_limit: 200 }));
+    const people = await peopleLabels(client, rows.map((r) => r.actor));
     out.replaceChildren(h(
       "table",
       {},
@@ -39,15 +42,19 @@ export function auditPage(client: Client): HTMLElement {
             "tr",
             {},
             h("td", {}, formatInZone(r.created_at)),
-            h("td", {}, `${r.actor ?? "—"} (${r.actor_role})`),
+            h(
+              "td",
+              {},
+              `${r.actor ? people.get(r.actor) ?? r.actor.slice(0, 8) : "—"} (${r.actor_role})`,
+            ),
             h("td", {}, r.action),
-            h("td", {}, h("code", {}, JSON.stringify(r.target))),
-            h("td", {}, h("code", {}, JSON.stringify(r.before))),
-            h("td", {}, h("code", {}, JSON.stringify(r.after))),
+            h("td", {}, fieldList(r.target)),
+            h("td", {}, fieldList(r.before)),
+            h("td", {}, fieldList(r.after)),
           )
         ),
       ),
     ));
-  }).catch((e) => out.replaceChildren(errorBox(e)));
+  })().catch((e) => out.replaceChildren(errorBox(e)));
   return h("section", {}, h("h2", {}, "Audit"), out);
 }

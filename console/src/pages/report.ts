@@ -1,15 +1,19 @@
 /// <reference lib="dom" />
 // The distribution report as a table per tokenization: the totals first (distributed, holdings,
 // in flight, waiting, discrepancies), then one page of investors at a time through the RPC's
-// cursor, filtered to discrepancies, to what waits, or to one investor. At any number of holders
-// the page reads one bounded page.
+// cursor, filtered to discrepancies, to what waits, or to one investor (id or email), sorted by
+// investor or by the largest amount of a column (the column headers are the sort buttons). At any
+// number of holders the page reads one bounded page.
 import { data } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
+import { tokenCount } from "../alert-text.ts";
 
 type Tokenization = { tokenization_id: string; property_id: string; chain_id: number };
 type Row = {
   user_id: string;
+  email: string | null;
+  name: string | null;
   distributed: string;
   holdings: string;
   in_flight: string;
@@ -24,6 +28,27 @@ type Page = {
 
 const PAGE_SIZE = 100;
 
+type Order = "investor" | "distributed" | "holdings" | "in_flight" | "waiting";
+const COLUMNS: { label: string; order?: Order }[] = [
+  { label: "Investor", order: "investor" },
+  { label: "Distributed", order: "distributed" },
+  { label: "Holdings", order: "holdings" },
+  { label: "In flight", order: "in_flight" },
+  { label: "Waiting", order: "waiting" },
+  { label: "Books" },
+];
+
+/** An investor as an operator knows them: name and email, with the short id for support. */
+export function investorCell(r: { user_id: string; email: string | null; name: string | null }) {
+  const label = [r.name, r.email].filter(Boolean).join(", ");
+  return h(
+    "td",
+    {},
+    label ? `${label} ` : "",
+    h("code", { title: r.user_id }, r.user_id.slice(0, 8)),
+  );
+}
+
 export function reportSection(client: Client): HTMLElement {
   const picker = h("select", { "aria-label": "Tokenization" });
   const filter = h(
@@ -33,12 +58,13 @@ export function reportSection(client: Client): HTMLElement {
     h("option", { value: "discrepancies" }, "discrepancies only"),
     h("option", { value: "waiting" }, "waiting only"),
   );
-  const investor = field("Investor id");
+  const investor = field("Investor (id or email)");
   const totals = h("div");
   const table = h("div", { class: "table-wrap" });
   const pager = h("div");
   // The cursors of the pages seen, so "Previous" goes back exactly.
   let cursors: (string | null)[] = [null];
+  let order: Order = "investor";
 
   async function load(at: number) {
     try {
@@ -47,17 +73,21 @@ export function reportSection(client: Client): HTMLElement {
         p_limit: PAGE_SIZE,
         p_after: cursors[at] ?? undefined,
         p_filter: filter.value,
-        p_user_id: investor.input.value.trim() || undefined,
+        p_investor: investor.input.value.trim() || undefined,
+        p_order: order,
       }));
       const t = page.totals;
       totals.replaceChildren(h(
         "dl",
         { class: "figures", "aria-label": "Totals" },
         ...([
-          ["Distributed", `${t.distributed} tokens`],
-          ["Holdings", `${t.holdings} tokens, ${t.holders} holders`],
-          ["In flight", `${t.in_flight} tokens`],
-          ["Waiting", `${t.waiting} tokens in ${t.waiting_investments} investments`],
+          ["Distributed", `${tokenCount(t.distributed)} tokens`],
+          ["Holdings", `${tokenCount(t.holdings)} tokens, ${tokenCount(t.holders)} holders`],
+          ["In flight", `${tokenCount(t.in_flight)} tokens`],
+          [
+            "Waiting",
+            `${tokenCount(t.waiting)} tokens in ${tokenCount(t.waiting_investments)} investments`,
+          ],
           ["Discrepancies", String(t.discrepancies)],
         ] as const).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
       ));
@@ -71,8 +101,26 @@ export function reportSection(client: Client): HTMLElement {
             h(
               "tr",
               {},
-              ...["Investor", "Distributed", "Holdings", "In flight", "Waiting", "Books"].map((c) =>
-                h("th", {}, c)
+              ...COLUMNS.map((c) =>
+                c.order
+                  ? h(
+                    "th",
+                    {
+                      "aria-sort": c.order === order
+                        ? (c.order === "investor" ? "ascending" : "descending")
+                        : "none",
+                    },
+                    h("button", {
+                      type: "button",
+                      class: "sort",
+                      "aria-label": `Sort by ${c.label.toLowerCase()}`,
+                      onclick: () => {
+                        order = c.order!;
+                        restart();
+                      },
+                    }, c.label),
+                  )
+                  : h("th", {}, c.label)
               ),
             ),
           ),
@@ -83,11 +131,11 @@ export function reportSection(client: Client): HTMLElement {
               h(
                 "tr",
                 {},
-                h("td", {}, h("code", { title: r.user_id }, r.user_id.slice(0, 8))),
-                h("td", {}, r.distributed),
-                h("td", {}, r.holdings),
-                h("td", {}, r.in_flight),
-                h("td", {}, r.waiting),
+                investorCell(r),
+                h("td", {}, tokenCount(r.distributed)),
+                h("td", {}, tokenCount(r.holdings)),
+                h("td", {}, tokenCount(r.in_flight)),
+                h("td", {}, tokenCount(r.waiting)),
                 h("td", {}, r.discrepancy ? "discrepancy" : "agree"),
               )
             ),

@@ -8,7 +8,8 @@ import { errorBox, field, h } from "../dom.ts";
 import { exact, wholeNumber, wholeText } from "../forms.ts";
 import { changeButton } from "../session.ts";
 import { formatInZone } from "../time.ts";
-import { alertSentence } from "../alert-text.ts";
+import { alertSentence, gwei, type Labels } from "../alert-text.ts";
+import { peopleLabels } from "../people.ts";
 import { reportSection } from "./report.ts";
 
 type TokenAlert = {
@@ -19,6 +20,18 @@ type TokenAlert = {
   hint?: string;
 } & Record<string, unknown>;
 
+/** The chain policy as saved: "Chain 31337: fees capped at 100 gwei per gas (tip 2 gwei), final
+ * after 12 confirmations." */
+function policySentence(r: Record<string, unknown>): string {
+  const cap = r.max_fee_per_gas == null
+    ? "no fee cap"
+    : `fees capped at ${gwei(r.max_fee_per_gas)} per gas`;
+  const tip = r.max_priority_fee_per_gas == null
+    ? ""
+    : ` (tip ${gwei(r.max_priority_fee_per_gas)})`;
+  return `Chain ${r.chain_id}: ${cap}${tip}, final after ${r.min_confirmations} confirmation(s).`;
+}
+
 export function tokensPage(client: Client): HTMLElement {
   const report = reportSection(client);
   const alerts = h("div");
@@ -26,6 +39,7 @@ export function tokensPage(client: Client): HTMLElement {
   async function load() {
     try {
       const list = await data<TokenAlert[]>(client.rpc("admin_token_alerts", {}));
+      const people = await peopleLabels(client, list.map((a) => a.user_id));
       alerts.replaceChildren(
         list.length === 0 ? h("p", {}, "No token alerts.") : h(
           "div",
@@ -42,7 +56,7 @@ export function tokensPage(client: Client): HTMLElement {
                 ...["Alert", "Since", "What happened", "Action"].map((t) => h("th", {}, t)),
               ),
             ),
-            h("tbody", {}, ...list.map(alertRow)),
+            h("tbody", {}, ...list.map((a) => alertRow(a, people))),
           ),
         ),
       );
@@ -94,7 +108,7 @@ export function tokensPage(client: Client): HTMLElement {
     }
   };
 
-  function alertRow(a: TokenAlert): HTMLElement {
+  function alertRow(a: TokenAlert, people: Labels): HTMLElement {
     const action = h("td", {});
     const held = a.kind === "partial_refund" || a.kind === "refund_needs_attention";
     if ((a.kind === "amount_mismatch" || held) && a.investment_id) {
@@ -149,7 +163,7 @@ export function tokensPage(client: Client): HTMLElement {
       h(
         "td",
         {},
-        alertSentence(a),
+        alertSentence(a, people),
         // The raw record, for support only.
         h(
           "details",
@@ -180,7 +194,7 @@ export function tokensPage(client: Client): HTMLElement {
         ? wholeNumber(depth.input.value, "Min confirmations")
         : undefined,
     }));
-    return `policy: ${JSON.stringify(r)}`;
+    return policySentence(r);
   });
 
   const inv = field("Investment id");

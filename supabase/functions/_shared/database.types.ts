@@ -124,13 +124,15 @@ export type Database = {
         Args: {
           "p_after"?: string;
           "p_filter"?: string;
+          "p_investor"?: string;
           "p_limit"?: number;
+          "p_order"?: string;
           "p_tokenization_id": string;
-          "p_user_id"?: string;
         };
         Returns: Json;
       };
       "admin_distribution_status": { Args: { "p_distribution_date": string }; Returns: Json };
+      "admin_investors": { Args: { "p_user_ids": (string)[] }; Returns: Json };
       "admin_overview": { Args: Record<PropertyKey, never>; Returns: Json };
       "admin_paystack_event": { Args: { "p_event_id": number }; Returns: Json };
       "admin_queue_distribution": {

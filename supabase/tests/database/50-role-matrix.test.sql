@@ -2,7 +2,7 @@
 -- the service. Calls use arguments that would fail validation later, so an allowed caller gets past
 -- the gate (any error other than 42501), and a refused one gets 42501.
 begin;
-select plan(247);
+select plan(252);
 
 select tests.create_user('matrix-u1@test.io') as u1 \gset
 select tests.create_user('matrix-u2@test.io') as u2 \gset
@@ -60,6 +60,7 @@ insert into calls values
   ('admin_alert_channels', $$select public.admin_alert_channels()$$, '{admin1,admin2,service}'),
   ('admin_overview', $$select public.admin_overview()$$, '{admin1,admin2,service}'),
   ('admin_tokenizations', $$select public.admin_tokenizations()$$, '{admin1,admin2,service}'),
+  ('admin_investors', $$select public.admin_investors(array[]::uuid[])$$, '{admin1,admin2,service}'),
   ('admin_distribution_report_page', $$select public.admin_distribution_report_page(gen_random_uuid(), 0)$$, '{admin1,admin2,service}');
 
 -- Runs `call` as `who` and reports whether the gate let it through.
