@@ -1,19 +1,19 @@
 // A catch-up: K slots due at once (declared late, or the executor was down) over N stakes.
-// Three ways to run the same K slots on the same stakes, each on its own day:
-//  - batch: one execute_due_slots call, which pays all K in one pass (the design);
-//  - one by one in one transaction: app.run_slot per slot, the batch's fall-back path, and what
-//    execute_due_slots did before the batch (every slot rewrites every stake and wallet again, and
-//    none of those versions can be pruned before the transaction ends);
+// Three ways to pay the same K slots on the same stakes, each on its own day:
+//  - in parts: execute_due_slots called as pg_cron calls it (2-minute timeout, 60 s budget) until
+//    every slot is COMPLETED; all K are paid together, part by part (the design);
+//  - whole: one call with one part as large as every stake (all K in one statement, no limit);
 //  - K calls: one execute_due_slots call per slot, as a cron tick per slot would.
 import type postgres from "postgres";
-import { addStakes } from "./ros-slot.ts";
+import { addStakes, payInCalls } from "./ros-slot.ts";
 import { settle, timed } from "./settle.ts";
 
 export type CatchUpResult = {
   stakes: number;
   slots: number;
-  batchMs: number;
-  oneTransactionMs: number;
+  partsMs: number;
+  partsCalls: number;
+  wholeMs: number;
   callsMs: number;
 };
 
@@ -49,27 +49,23 @@ export async function benchCatchUp(
   k: number,
   dates: [string, string, string],
 ): Promise<CatchUpResult> {
-  const [batchDay, oneTxDay, callsDay] = dates;
-  await addStakes(sql, n, batchDay);
+  const [partsDay, wholeDay, callsDay] = dates;
+  await addStakes(sql, n, partsDay);
   for (const d of dates) await queue(sql, d, k);
   await settle(sql);
 
-  const batchMs = await timed(sql, `select public.execute_due_slots('${slotTime(batchDay, k)}')`);
-  await assertPaid(sql, batchDay, k, n);
+  const parts = await payInCalls(
+    sql,
+    slotTime(partsDay, k),
+    `select count(*) > 0 from app.ros_slots where distribution_date = '${partsDay}' and status <> 'COMPLETED'`,
+  );
+  await assertPaid(sql, partsDay, k, n);
   await settle(sql);
 
-  const oneTransactionMs = await timed(
-    sql,
-    `do $$
-     declare v_slot bigint;
-     begin
-       for v_slot in select id from app.ros_slots where distribution_date = '${oneTxDay}'
-                      order by slot_number loop
-         perform app.run_slot(v_slot, false);
-       end loop;
-     end $$`,
-  );
-  await assertPaid(sql, oneTxDay, k, n);
+  await sql.unsafe(`update app.settings set value = '${n + 1}' where key = 'ros_part_stakes'`);
+  const wholeMs = await timed(sql, `select public.execute_due_slots('${slotTime(wholeDay, k)}')`);
+  await sql.unsafe(`update app.settings set value = '50000' where key = 'ros_part_stakes'`);
+  await assertPaid(sql, wholeDay, k, n);
   await settle(sql);
 
   let callsMs = 0;
@@ -77,5 +73,5 @@ export async function benchCatchUp(
     callsMs += await timed(sql, `select public.execute_due_slots('${slotTime(callsDay, j)}')`);
   }
   await assertPaid(sql, callsDay, k, n);
-  return { stakes: n, slots: k, batchMs, oneTransactionMs, callsMs };
+  return { stakes: n, slots: k, partsMs: parts.ms, partsCalls: parts.calls, wholeMs, callsMs };
 }

@@ -1,4 +1,7 @@
-// One ROS slot over N stakes, beside two baselines measured in the same run on the same data:
+// One ROS slot over N stakes, paid as pg_cron pays it (repeated execute_due_slots calls, each in
+// parts within its budget under the 2-minute statement timeout), beside three baselines measured
+// in the same run on the same data:
+//  - whole: the same slot paid in one part (one statement), as if there were no limit;
 //  - floor: the same rows written set-based into bare tables (one payout and two ledger entries
 //    per stake, one wallet and one stake update), no constraints, no indexes (logged, like the real ones);
 //  - loop: the old system's row-by-row PL/pgSQL loop over the real tables.
@@ -8,7 +11,32 @@
 import type postgres from "postgres";
 import { settle, timed } from "./settle.ts";
 
-export type RosResult = { stakes: number; slotMs: number; floorMs: number; loopMs: number | null };
+export type RosResult = {
+  stakes: number;
+  slotMs: number;
+  calls: number;
+  parts: number;
+  wholeMs: number;
+  floorMs: number;
+  loopMs: number | null;
+};
+
+/** Calls execute_due_slots as pg_cron does (2-minute timeout) until the slot is COMPLETED; the
+ * milliseconds of all calls and how many calls it took. */
+export async function payInCalls(
+  sql: postgres.Sql,
+  now: string,
+  done: string,
+): Promise<{ ms: number; calls: number }> {
+  await sql.unsafe("set statement_timeout = '2min'");
+  let ms = 0;
+  for (let calls = 1; calls <= 1000; calls++) {
+    ms += await timed(sql, `select public.execute_due_slots('${now}')`);
+    const [{ open }] = await sql.unsafe(`select (${done}) as open`);
+    if (!open) return { ms, calls };
+  }
+  throw new Error("the slot was not paid in 1,000 calls");
+}
 
 /** n new users, each with one 100.00 stake created at the start of `date`; older stakes are
  * cancelled so that only these are paid. Bulk inserts, not RPCs. */
@@ -28,7 +56,8 @@ export async function addStakes(sql: postgres.Sql, n: number, date: string) {
 async function arrange(sql: postgres.Sql, n: number, date: string) {
   await addStakes(sql, n, date);
   await sql.unsafe(`select public.admin_queue_distribution('${date}',
-    '[{"slot_number":1,"ros_percentage":0.5,"scheduled_for":"${date}T12:00:00+01:00"}]'::jsonb)`);
+    '[{"slot_number":1,"ros_percentage":0.5,"scheduled_for":"${date}T12:00:00+01:00"},
+      {"slot_number":3,"ros_percentage":0.5,"scheduled_for":"${date}T14:00:00+01:00"}]'::jsonb)`);
   await settle(sql);
 }
 
@@ -94,11 +123,27 @@ export async function benchRosSlot(
   const floorMs = await timed(sql, FLOOR_RUN(date));
   await sql.unsafe(FLOOR_DROP);
   await settle(sql);
-  const slotMs = await timed(sql, `select public.execute_due_slots('${date}T12:00:00+01:00')`);
-  const [{ paid }] = await sql.unsafe(
-    `select users_processed as paid from app.ros_slots where distribution_date = '${date}' and slot_number = 1`,
+  const slot = (k: number) =>
+    `from app.ros_slots where distribution_date = '${date}' and slot_number = ${k}`;
+  const inParts = await payInCalls(
+    sql,
+    `${date}T12:00:00+01:00`,
+    `select status <> 'COMPLETED' ${slot(1)}`,
+  );
+  const [{ paid, parts }] = await sql.unsafe(
+    `select users_processed as paid,
+            (select count(*)::int from app.ledger_transactions
+              where idempotency_key like 'ros:slot:' || s.id || ':%') as parts
+       from app.ros_slots s where distribution_date = '${date}' and slot_number = 1`,
   );
   if (paid !== n) throw new Error(`slot paid ${paid} of ${n} stakes`);
+  // The same slot in one part: no call budget, a part as large as every stake.
+  await settle(sql);
+  await sql.unsafe(`update app.settings set value = '${n + 1}' where key = 'ros_part_stakes'`);
+  const wholeMs = await timed(sql, `select public.execute_due_slots('${date}T14:00:00+01:00')`);
+  await sql.unsafe(`update app.settings set value = '50000' where key = 'ros_part_stakes'`);
+  const [{ whole }] = await sql.unsafe(`select users_processed as whole ${slot(3)}`);
+  if (whole !== n) throw new Error(`the whole slot paid ${whole} of ${n} stakes`);
   // The loop runs a second slot's worth of rows over the same stakes, rolled back afterwards.
   let loopMs: number | null = null;
   if (withLoop) {
@@ -107,5 +152,13 @@ export async function benchRosSlot(
     loopMs = await timed(sql, LOOP(date));
     await sql.unsafe("rollback");
   }
-  return { stakes: n, slotMs, floorMs, loopMs };
+  return {
+    stakes: n,
+    slotMs: inParts.ms,
+    calls: inParts.calls,
+    parts,
+    wholeMs,
+    floorMs,
+    loopMs,
+  };
 }

@@ -30,12 +30,18 @@ create table app.ros_slots (
   error_count int not null default 0,
   error_message text,
   runs int not null default 0,
+  -- A slot is paid in parts of stakes in id order (07_ros_execution.sql): the last stake id its
+  -- current run has covered; null before the first part. Set only while the slot is EXECUTING.
+  part_after uuid,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   unique (distribution_date, slot_number)
 );
 create index ros_slots_due on app.ros_slots (scheduled_for, distribution_date, slot_number)
   where status = 'PENDING';
+-- Slots between two parts (or a retry handed to the executor): continued before any new slot.
+create index ros_slots_executing on app.ros_slots (scheduled_for, distribution_date, slot_number)
+  where status = 'EXECUTING';
 alter table app.ros_slots enable row level security;
 create index ros_slots_declaration on app.ros_slots (declaration_id);
 -- The slot schedule is the same for every investor: my_transactions reads when each slot ran.
@@ -93,7 +99,8 @@ create trigger ros_payouts_references after insert on app.ros_payouts
 
 -- Lock keys (transaction-level advisory locks only: session locks break behind Supavisor).
 -- (7301, 0): one slot executor at a time, so two runs never post to the same wallets at once.
--- (7302, slot id): held while a slot pays; other sessions see that slot as EXECUTING.
+-- (7302, slot id): held while a part of a slot pays; other sessions see a PENDING slot whose first
+--   part is being paid (not committed yet) as EXECUTING. From then on EXECUTING is stored.
 create or replace function app.slot_is_executing(p_slot_id bigint)
 returns boolean
 language sql

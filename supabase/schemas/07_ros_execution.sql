@@ -9,49 +9,91 @@
 --  * indexes filled in random order: payouts are read through stakes (06_ros_schema.sql), and
 --    entries are inserted in account order.
 
--- Pays every stake that was eligible for the slot and has no payout for it yet.
+-- Slots are paid in parts: the stakes in id order, at most `ros_part_stakes` per part, each part
+-- in the transaction that records it on the slot (its counts grow, `part_after` moves on). A call
+-- of execute_due_slots pays parts until its budget (app.ros_call_budget) is spent and returns; the
+-- next call continues. So every call ends well inside the statement timeout of hosted Supabase,
+-- whatever the number of stakes, and what a call paid stays paid when a later one fails or dies.
+--
+-- Exactly once across parts: a part covers the stakes in (part_after, part end]; the cursor moves
+-- in the transaction that paid them, so a crash or a cancelled statement before the commit undoes
+-- the part and its cursor together, and the next call pays that range again from scratch. A range
+-- that already holds payouts (a compensation run) is paid through an anti-join.
+
+-- The budget of one call: the `ros_call_budget` setting, and never more than half the statement
+-- timeout in force (so the part that starts last still ends inside it).
+create or replace function app.ros_call_budget()
+returns interval
+language sql
+stable
+set search_path = ''
+as $$
+  select case when t.ms > 0 then least(b.budget, t.ms * interval '0.5 milliseconds') else b.budget end
+    from (select coalesce(app.setting('ros_call_budget'), '60 seconds')::interval as budget) b,
+         (select s.setting::bigint as ms from pg_catalog.pg_settings s where s.name = 'statement_timeout') t
+$$;
+
+-- The last stake id of the part that starts after p_after (null: from the first stake), or null
+-- when fewer than p_size stakes remain: that part is the slot's last. An index-only walk of the
+-- primary key, so a part costs the same wherever it lies.
+create or replace function app.slot_part_end(p_after uuid, p_size int)
+returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+  select s.id from app.stakes s
+   where s.id > coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid)
+   order by s.id
+  offset p_size - 1 limit 1
+$$;
+
+-- Pays every stake of the part (p_after, p_upto] that was eligible for the slot and has no payout
+-- for it yet (p_upto null: to the last stake), under the ledger transaction p_tx.
 --
 -- Exactly once, without ON CONFLICT: the caller holds the executor lock (7301) and this slot's
 -- lock (7302), so no other transaction inserts payouts for this (date, slot). The stakes that
--- already have one (a compensation run) are left out by an anti-join; on a first run there are
--- none, and the anti-join is skipped. Anything that still collides violates the primary key and
--- fails the whole run: an error and a FAILED slot, never a second payment.
+-- already have one (a compensation run) are left out by an anti-join; when the part's range holds
+-- none (every first run), the anti-join is skipped. Anything that still collides violates the
+-- primary key and fails the part: an error and a FAILED slot, never a second payment.
 --
 -- Because the insert either writes every eligible row or fails, the wallets can be credited
 -- from the same eligible set (one snapshot for the whole statement) instead of from the insert's
 -- output; that gives the planner real row estimates. The final check compares the two sums all
 -- the same: the ledger must never hold a credit that has no payout.
-create or replace function app.pay_slot(p_slot_id bigint, p_run_key text, out paid int, out total numeric)
+create or replace function app.pay_slot_part(p_slot_id bigint, p_tx bigint, p_after uuid, p_upto uuid,
+                                             out paid int, out total numeric)
 language plpgsql
 set search_path = ''
 -- The per-slot sort, hash joins and per-wallet sums stay in memory up to ~1M stakes (the
 -- per-wallet numeric sums alone take ~450 MB at a million). Only one slot runs at a time.
 set work_mem = '256MB'
+-- Planned for this part's range every time: a generic plan would read a whole slot and a part alike.
+set plan_cache_mode = 'force_custom_plan'
 as $$
 declare
   v_slot app.ros_slots;
-  v_tx bigint;
   v_expense bigint := app.account_id(null, 'platform_ros_expense');
-  v_first boolean;
+  v_from uuid := coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid);
+  v_upto uuid := coalesce(p_upto, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid);
+  v_fresh boolean;
   v_credited numeric;
 begin
   select * into strict v_slot from app.ros_slots where id = p_slot_id;
-  v_first := not exists (select 1 from app.ros_payouts p
+  v_fresh := not exists (select 1 from app.ros_payouts p
                           where p.distribution_date = v_slot.distribution_date
-                            and p.slot_number = v_slot.slot_number);
-  insert into app.ledger_transactions (idempotency_key, kind, description)
-  values (p_run_key, 'ros_payout',
-          'ROS ' || v_slot.distribution_date || ' slot ' || v_slot.slot_number)
-  returning id into v_tx;
+                            and p.slot_number = v_slot.slot_number
+                            and p.stake_id > v_from and p.stake_id <= v_upto);
 
   with eligible as not materialized (
     select s.id as stake_id, s.user_id, s.earnings_account_id,
            least(floor(s.amount * v_slot.ros_percentage) / 100,
                  s.cap - s.total_earned) as amount
       from app.stakes s
-     where s.status = 'active'
+     where s.id > v_from and s.id <= v_upto
+       and s.status = 'active'
        and s.created_at <= v_slot.scheduled_for
-       and (v_first or not exists (select 1 from app.ros_payouts p
+       and (v_fresh or not exists (select 1 from app.ros_payouts p
                                     where p.distribution_date = v_slot.distribution_date
                                       and p.slot_number = v_slot.slot_number
                                       and p.stake_id = s.id))
@@ -59,14 +101,14 @@ begin
     insert into app.ros_payouts
       (stake_id, user_id, distribution_date, slot_number, earnings_account_id, amount, ledger_transaction_id)
     select e.stake_id, e.user_id, v_slot.distribution_date, v_slot.slot_number, e.earnings_account_id,
-           e.amount, v_tx
+           e.amount, p_tx
       from eligible e
      where e.amount > 0
      order by e.stake_id -- key order: each insert lands on the index's right-most page
     returning stake_id, amount, earnings_account_id
   ), entries as (
     insert into app.ledger_entries (transaction_id, account_id, amount)
-    select v_tx, p.earnings_account_id, p.amount from ins p
+    select p_tx, p.earnings_account_id, p.amount from ins p
      order by p.earnings_account_id -- walks the account index once instead of a random probe each
   ), wallets as (
     update app.accounts a
@@ -97,58 +139,232 @@ begin
       using errcode = 'XX000';
   end if;
   if paid = 0 then
-    delete from app.ledger_transactions where id = v_tx;
     return;
   end if;
-  -- The platform side of the posting: one entry for the whole slot run.
-  insert into app.ledger_entries (transaction_id, account_id, amount) values (v_tx, v_expense, -total);
+  -- The platform side of the posting: one entry for the whole part.
+  insert into app.ledger_entries (transaction_id, account_id, amount) values (p_tx, v_expense, -total);
   update app.accounts set balance = balance - total where id = v_expense;
 end
 $$;
 
--- Runs one claimed slot: COMPLETED with its counts in the transaction that paid, or FAILED with the
--- error and nothing paid (F2). The caller holds the slot row lock.
-create or replace function app.run_slot(p_slot_id bigint, p_retry boolean)
+-- The ledger transaction of a slot's next part: the one place its idempotency key is written
+-- (`ros:slot:<id>:run:<run>`, then `:after:<stake id>` for every part after the first).
+create or replace function app.new_slot_transaction(p_slot_id bigint)
+returns bigint
+language sql
+volatile
+set search_path = ''
+as $$
+  insert into app.ledger_transactions (idempotency_key, kind, description)
+  select 'ros:slot:' || s.id || ':run:' || s.runs || coalesce(':after:' || s.part_after, ''), 'ros_payout',
+         'ROS ' || s.distribution_date || ' slot ' || s.slot_number
+    from app.ros_slots s where s.id = p_slot_id
+  returning id
+$$;
+
+-- Pays the next part (at most p_size stakes) of the slots p_slot_ids (execution order, all at the
+-- same cursor) and records it in the same transaction: PENDING slots become EXECUTING (a new run),
+-- counts grow, the cursor moves on, and the last part makes them COMPLETED. Returns the number of
+-- stakes the part covered. Raises on any error; the caller's subtransaction then undoes the part.
+create or replace function app.pay_next_part(p_slot_ids bigint[], p_size int)
 returns int
 language plpgsql
 set search_path = ''
 as $$
 declare
-  v_paid int;
-  v_total numeric;
-  v_runs int;
+  v_size int := greatest(p_size, 1);
+  v_after uuid;
+  v_upto uuid;
+  v_tx_ids bigint[];
+  v_done bigint[];
+  v_paid int[];
+  v_total numeric[];
+  v_seqscan text := pg_catalog.current_setting('enable_seqscan');
 begin
-  perform pg_catalog.pg_advisory_xact_lock(7302, p_slot_id::int);
+  perform pg_catalog.pg_advisory_xact_lock(7302, id::int) from unnest(p_slot_ids) as id;
   update app.ros_slots
-     set runs = runs + 1,
-         started_at = case when p_retry then started_at else pg_catalog.clock_timestamp() end,
-         status = case when p_retry then status else 'EXECUTING' end
-   where id = p_slot_id
-  returning runs into v_runs;
-  begin
-    select paid, total into v_paid, v_total
-      from app.pay_slot(p_slot_id, 'ros:slot:' || p_slot_id || ':run:' || v_runs);
-    update app.ros_slots
-       set status = 'COMPLETED',
-           executed_at = pg_catalog.clock_timestamp(),
-           users_processed = case when p_retry then users_processed + v_paid else v_paid end,
-           total_distributed = case when p_retry then total_distributed + v_total else v_total end,
-           error_message = null,
-           updated_at = pg_catalog.now()
-     where id = p_slot_id;
-    return v_paid;
-  exception when others then
-    -- The block's writes (payouts, postings) are rolled back; the failure itself is kept.
-    update app.ros_slots
-       set status = 'FAILED',
-           executed_at = pg_catalog.clock_timestamp(),
-           error_count = error_count + 1,
-           error_message = left(sqlerrm, 1000),
-           updated_at = pg_catalog.now()
-     where id = p_slot_id;
-    raise warning 'ROS slot % failed: %', p_slot_id, sqlerrm;
-    return null;
-  end;
+     set runs = runs + 1, started_at = pg_catalog.clock_timestamp(), status = 'EXECUTING'
+   where id = any(p_slot_ids) and status = 'PENDING';
+  if (select count(distinct coalesce(s.part_after::text, 'start')) > 1
+             or count(*) <> pg_catalog.cardinality(p_slot_ids)
+             or bool_or(s.status <> 'EXECUTING')
+        from app.ros_slots s where s.id = any(p_slot_ids)) then
+    raise exception 'slot part: the slots are not all EXECUTING at one cursor' using errcode = 'XX000';
+  end if;
+  select s.part_after into v_after from app.ros_slots s where s.id = p_slot_ids[1];
+  v_upto := app.slot_part_end(v_after, v_size);
+  -- One ledger transaction per slot and part.
+  select array_agg(app.new_slot_transaction(u.id) order by u.ord) into v_tx_ids
+    from unnest(p_slot_ids) with ordinality as u(id, ord);
+  -- A part that is a small share of the stakes reads its stakes, wallets and stake rows through
+  -- their primary keys; the planner, which cannot see that the part's wallets are few, would hash
+  -- all 3M accounts and 1M stakes for each part instead (2.3 s for a part of 50k, against 0.9 s).
+  if not app.bulk_check(v_size, 'app.stakes') then
+    perform pg_catalog.set_config('enable_seqscan', 'off', true);
+  end if;
+  -- Paid first, as a statement of its own, so the payment runs exactly once whatever plan the
+  -- status update below gets.
+  if pg_catalog.cardinality(p_slot_ids) = 1 then
+    select array[p_slot_ids[1]], array[p.paid], array[p.total] into v_done, v_paid, v_total
+      from app.pay_slot_part(p_slot_ids[1], v_tx_ids[1], v_after, v_upto) p;
+  else
+    select array_agg(b.o_slot_id), array_agg(b.o_paid), array_agg(b.o_total)
+      into v_done, v_paid, v_total
+      from app.pay_slots_batch(p_slot_ids, v_tx_ids, v_after, v_upto) b;
+  end if;
+  perform pg_catalog.set_config('enable_seqscan', v_seqscan, true);
+  -- Parts that paid nobody leave no ledger transaction behind.
+  delete from app.ledger_transactions t
+   where t.id = any(v_tx_ids)
+     and not exists (select 1 from app.ledger_entries e where e.transaction_id = t.id);
+  update app.ros_slots s
+     set users_processed = s.users_processed + r.paid,
+         total_distributed = s.total_distributed + r.total,
+         part_after = v_upto,
+         status = case when v_upto is null then 'COMPLETED' else 'EXECUTING' end,
+         executed_at = case when v_upto is null then pg_catalog.clock_timestamp() else s.executed_at end,
+         error_message = case when v_upto is null then null else s.error_message end,
+         updated_at = pg_catalog.now()
+    from unnest(v_done, v_paid, v_total) as r(slot_id, paid, total)
+   where s.id = r.slot_id;
+  -- Counted only with results from this payment: a slot the payment did not report on must not
+  -- move on (or look paid); failing here undoes the part.
+  if exists (select 1 from app.ros_slots s where s.id = any(p_slot_ids)
+                and s.part_after is distinct from v_upto) then
+    raise exception 'slot part: a slot got no result from the payment' using errcode = 'XX000';
+  end if;
+  if v_upto is not null then
+    return v_size;
+  end if;
+  return (select count(*) from app.stakes s
+           where s.id > coalesce(v_after, '00000000-0000-0000-0000-000000000000'::uuid));
+end
+$$;
+
+-- The next part of one slot, or its failure: FAILED with the error (F2). The part's own writes are
+-- undone; the parts paid before it stay paid and counted (admin_retry_slot pays the rest).
+-- Returns the stakes the part covered (0 when it failed).
+create or replace function app.pay_next_part_or_fail(p_slot_id bigint, p_size int)
+returns int
+language plpgsql
+set search_path = ''
+as $$
+begin
+  return app.pay_next_part(array[p_slot_id], p_size);
+exception when others then
+  update app.ros_slots
+     set status = 'FAILED',
+         runs = runs + case when status = 'PENDING' then 1 else 0 end,
+         started_at = case when status = 'PENDING' then pg_catalog.clock_timestamp() else started_at end,
+         executed_at = pg_catalog.clock_timestamp(),
+         error_count = error_count + 1,
+         error_message = left(sqlerrm, 1000),
+         part_after = null,
+         updated_at = pg_catalog.now()
+   where id = p_slot_id;
+  raise warning 'ROS slot % failed: %', p_slot_id, sqlerrm;
+  return 0;
+end
+$$;
+
+-- The next group of slots to pay a part of: slots already EXECUTING first (a slot between parts,
+-- a retry handed over), then PENDING slots due at p_now; in time then slot order; at most
+-- `ros_slots_per_pass`, all at the cursor of the first. p_only restricts it to one slot. The rows
+-- are locked; empty when nothing is left.
+create or replace function app.next_slot_group(p_now timestamptz, p_only bigint)
+returns bigint[]
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_per_pass int := greatest(coalesce(app.setting('ros_slots_per_pass')::int, 10), 1);
+  v_lead app.ros_slots;
+begin
+  select * into v_lead from app.ros_slots s
+   where s.status = 'EXECUTING' and (p_only is null or s.id = p_only)
+   order by s.scheduled_for, s.distribution_date, s.slot_number
+   limit 1 for update skip locked;
+  if v_lead.id is null then
+    select * into v_lead from app.ros_slots s
+     where s.status = 'PENDING' and s.scheduled_for <= p_now and (p_only is null or s.id = p_only)
+     order by s.scheduled_for, s.distribution_date, s.slot_number
+     limit 1 for update skip locked;
+  end if;
+  if v_lead.id is null then
+    return '{}'::bigint[];
+  end if;
+  return (select array_agg(d.id order by d.scheduled_for, d.distribution_date, d.slot_number)
+            from (select s.id, s.scheduled_for, s.distribution_date, s.slot_number
+                    from app.ros_slots s
+                   where s.status = v_lead.status
+                     and s.part_after is not distinct from v_lead.part_after
+                     and (v_lead.status = 'EXECUTING' or s.scheduled_for <= p_now)
+                     and (p_only is null or s.id = p_only)
+                   order by s.scheduled_for, s.distribution_date, s.slot_number
+                   limit v_per_pass
+                     for update skip locked) d);
+end
+$$;
+
+-- Pays parts until nothing is left or the call's budget would be overrun by the next part.
+-- Returns the slots it paid parts of. The caller holds the executor lock (7301).
+--
+-- Part sizes: a call's first part is `ros_part_stakes` stakes (shared by the slots of a pass: k
+-- slots take 1/k of it each), small enough to end well inside the shortest budget (4 s under the
+-- 8 s of an API call). From the time it took, the next part is sized to what the budget has left,
+-- with a margin of 1.5x, and grows at most 4x a part; so a call under pg_cron's 60 s pays a slot
+-- over a million stakes in a few large parts, at nearly the cost of one statement, while a call
+-- under 4 s pays small ones. A part never starts when it could not be a full first-size part.
+create or replace function app.pay_slot_parts(p_now timestamptz, p_only bigint default null)
+returns bigint[]
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_deadline timestamptz := pg_catalog.statement_timestamp() + app.ros_call_budget();
+  v_base int := greatest(coalesce(app.setting('ros_part_stakes')::int, 50000), 1);
+  v_group bigint[];
+  v_slot bigint;
+  v_slots int;
+  v_size int;
+  v_last int;
+  v_covered int;
+  v_touched bigint[] := '{}'::bigint[];
+  v_started timestamptz;
+  -- Seconds per (stake, slot), from the parts paid so far in this call; null before the first.
+  v_cost float8;
+  v_fit float8;
+begin
+  loop
+    v_group := app.next_slot_group(p_now, p_only);
+    exit when pg_catalog.cardinality(v_group) = 0;
+    v_slots := pg_catalog.cardinality(v_group);
+    v_size := greatest(v_base / v_slots, 1);
+    if v_cost is not null then
+      v_fit := extract(epoch from v_deadline - pg_catalog.clock_timestamp()) / (1.5 * v_cost * v_slots);
+      exit when v_fit < v_size;
+      v_size := least(v_fit, greatest(v_size, v_last * 4.0))::int;
+    end if;
+    v_started := pg_catalog.clock_timestamp();
+    v_touched := v_touched || v_group;
+    v_covered := 0;
+    if v_slots > 1 then
+      begin
+        v_covered := app.pay_next_part(v_group, v_size);
+        v_group := '{}'::bigint[];
+      exception when others then
+        -- Undone as a whole; one slot at a time then pays what can be paid and marks what fails.
+        raise warning 'ROS part of % slots failed (%), paying them one by one', v_slots, sqlerrm;
+      end;
+    end if;
+    foreach v_slot in array v_group loop
+      v_covered := greatest(v_covered, app.pay_next_part_or_fail(v_slot, v_size));
+    end loop;
+    v_last := v_size;
+    v_cost := greatest(coalesce(v_cost, 0),
+      extract(epoch from pg_catalog.clock_timestamp() - v_started) / (greatest(v_covered, 1)::float8 * v_slots));
+  end loop;
+  return (select coalesce(array_agg(distinct t), '{}') from unnest(v_touched) as t);
 end
 $$;
 
@@ -158,12 +374,6 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_slots bigint[];
-  v_pass bigint[];
-  v_slot bigint;
-  v_per_pass int := greatest(coalesce(app.setting('ros_slots_per_pass')::int, 10), 1);
-  v_next int := 1;
 begin
   perform app.require_service('only the service role and pg_cron run slots');
   if p_now in ('infinity'::timestamptz, '-infinity'::timestamptz) then
@@ -175,38 +385,18 @@ begin
   if not pg_catalog.pg_try_advisory_xact_lock(7301, 0) then
     return 0;
   end if;
-  select coalesce(array_agg(d.id order by d.scheduled_for, d.distribution_date, d.slot_number), '{}')
-    into v_slots
-    from (select s.id, s.scheduled_for, s.distribution_date, s.slot_number
-            from app.ros_slots s
-           where s.status = 'PENDING' and s.scheduled_for <= coalesce(p_now, pg_catalog.now())
-             for update skip locked) d;
-  while v_next <= pg_catalog.cardinality(v_slots) loop
-    v_pass := v_slots[v_next : v_next + v_per_pass - 1];
-    v_next := v_next + v_per_pass;
-    if pg_catalog.cardinality(v_pass) > 1 then
-      begin
-        perform app.run_slots_batch(v_pass);
-        continue;
-      exception when others then
-        -- Undone as a whole; one slot at a time then pays what can be paid and marks what fails.
-        raise warning 'ROS pass of % slots failed (%), running them one by one',
-          pg_catalog.cardinality(v_pass), sqlerrm;
-      end;
-    end if;
-    foreach v_slot in array v_pass loop
-      perform app.run_slot(v_slot, false);
-    end loop;
-  end loop;
-  return pg_catalog.cardinality(v_slots);
+  return pg_catalog.cardinality(app.pay_slot_parts(coalesce(p_now, pg_catalog.now())));
 end
 $$;
 comment on function public.execute_due_slots(timestamptz) is
-  'Service and pg_cron: runs every PENDING slot with scheduled_for <= p_now, in time then slot '
-  'order; returns how many ran. Each slot pays all eligible stakes once, set-based, and ends '
-  'COMPLETED (with counts) or FAILED (with the error). Several due slots are paid in passes of up '
-  'to ros_slots_per_pass (each slot with its own ledger transaction and counts), a pass falling '
-  'back to one slot at a time on any error. Concurrent calls never run a slot twice.';
+  'Service and pg_cron: pays the slots that are EXECUTING (between parts, or a retry handed over), '
+  'then every PENDING slot with scheduled_for <= p_now, in time then slot order, in parts of '
+  'ros_part_stakes stakes, for at most ros_call_budget (and half the statement timeout); returns '
+  'how many slots it paid parts of. A slot is EXECUTING from its first part to its last, its '
+  'counts growing, and ends COMPLETED in the transaction of its last part or FAILED with the '
+  'error. Due slots are paid together in passes of up to ros_slots_per_pass (each with its own '
+  'ledger transaction and counts), a pass falling back to one slot at a time on any error. '
+  'Concurrent calls never pay a slot twice.';
 revoke all on function public.execute_due_slots(timestamptz) from public;
 grant execute on function public.execute_due_slots(timestamptz) to service_role;
 
@@ -244,28 +434,31 @@ begin
 end
 $$;
 
--- Several due slots in one pass (a catch-up: slots declared late, or an executor that was down).
+-- A part of several due slots in one pass (a catch-up: slots declared late, or an executor that
+-- was down), over the stakes (p_after, p_upto].
 --
--- execute_due_slots runs every due slot in one transaction (the contract's one call). Run one after
--- another, each slot updates every stake and wallet again, and none of those row versions can be
--- pruned before the transaction ends, so each later slot is slower than the one before: 10 slots over
--- 100k stakes took 41 s in one call against 15 s in ten calls. Paying all of them in one statement
--- writes each stake and wallet once, however many slots are due.
+-- Run one after another in one transaction, each slot updates every stake and wallet of the part
+-- again, and none of those row versions can be pruned before the transaction ends, so each later
+-- slot is slower than the one before. Paying all of them in one statement writes each stake and
+-- wallet once, however many slots are due.
 --
 -- Same amounts as one slot after another: a stake's payouts follow the slots in execution order,
 -- each slot pays floor(amount × pct) / 100 while the cap allows, then what remains, then nothing.
 -- With due_j that uncapped amount for the slots the stake was eligible for, and E its total earned
 -- before the batch: paid_j = least(due_j, greatest(cap − E − (due_1 + … + due_(j−1)), 0)).
--- Anything unexpected (a failing slot, a payout that already exists) makes the caller fall back to
--- one slot at a time, which records a failure against the slot that failed (F2).
-create or replace function app.pay_slots_batch(p_slot_ids bigint[], p_tx_ids bigint[])
+-- Anything unexpected (a failing slot, a payout that already exists in the range) makes the
+-- caller fall back to one slot at a time, which records a failure against the slot that failed (F2).
+create or replace function app.pay_slots_batch(p_slot_ids bigint[], p_tx_ids bigint[], p_after uuid, p_upto uuid)
 returns table (o_slot_id bigint, o_paid int, o_total numeric)
 language plpgsql
 set search_path = ''
 set work_mem = '256MB'
+set plan_cache_mode = 'force_custom_plan'
 as $$
 declare
   v_expense bigint := app.account_id(null, 'platform_ros_expense');
+  v_from uuid := coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid);
+  v_upto uuid := coalesce(p_upto, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid);
   v_total numeric;
   v_credited numeric;
   v_earned numeric;
@@ -275,6 +468,7 @@ declare
 begin
   if exists (select 1 from app.ros_slots s join app.ros_payouts p
                  on p.distribution_date = s.distribution_date and p.slot_number = s.slot_number
+                and p.stake_id > v_from and p.stake_id <= v_upto
               where s.id = any(p_slot_ids)) then
     raise exception 'a slot of the batch already has payouts' using errcode = 'P0001';
   end if;
@@ -293,7 +487,7 @@ begin
              as due_before
       from app.stakes k
       join slots sl on k.created_at <= sl.scheduled_for
-     where k.status = 'active'
+     where k.id > v_from and k.id <= v_upto and k.status = 'active'
   ), payable as not materialized (
     select d.*, least(d.due, greatest(d.room - coalesce(d.due_before, 0), 0)) as amount
       from due d
@@ -324,7 +518,7 @@ begin
                  k.cap - k.total_earned) as amount
       from app.stakes k
       join slots sl on k.created_at <= sl.scheduled_for
-     where k.status = 'active'
+     where k.id > v_from and k.id <= v_upto and k.status = 'active'
      group by k.id
   ), stakes as (
     update app.stakes s
@@ -354,74 +548,15 @@ begin
       using errcode = 'XX000';
   end if;
 
-  -- The platform side, one entry per slot run; runs that paid nobody leave no transaction behind.
+  -- The platform side, one entry per slot and part (the caller drops the parts that paid nobody).
   insert into app.ledger_entries (transaction_id, account_id, amount)
   select r.tx, v_expense, -r.total from unnest(v_run_tx, v_run_total) as r(tx, total);
   update app.accounts set balance = balance - v_total where id = v_expense and v_total <> 0;
-  delete from app.ledger_transactions t
-   where t.id = any(p_tx_ids) and not (t.id = any(coalesce(v_run_tx, '{}')));
 
   return query
     select u.slot_id, coalesce(r.paid, 0)::int, coalesce(r.total, 0)
       from unnest(p_slot_ids, p_tx_ids) as u(slot_id, tx_id)
       left join unnest(v_run_tx, v_run_paid, v_run_total) as r(tx, paid, total) on r.tx = u.tx_id;
-end
-$$;
-
--- The ledger transaction of a slot's current run (same key and description as app.run_slot's).
-create or replace function app.new_slot_transaction(p_slot_id bigint)
-returns bigint
-language sql
-volatile
-set search_path = ''
-as $$
-  insert into app.ledger_transactions (idempotency_key, kind, description)
-  select 'ros:slot:' || s.id || ':run:' || s.runs, 'ros_payout',
-         'ROS ' || s.distribution_date || ' slot ' || s.slot_number
-    from app.ros_slots s where s.id = p_slot_id
-  returning id
-$$;
-
--- Runs the claimed slots p_slot_ids (in execution order) as one batch: each is locked as
--- executing, gets its own ledger transaction and ends COMPLETED with its own counts. Raises on any
--- error; the caller's subtransaction then undoes all of it.
-create or replace function app.run_slots_batch(p_slot_ids bigint[])
-returns void
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_tx_ids bigint[];
-  v_done bigint[];
-  v_paid int[];
-  v_total numeric[];
-begin
-  perform pg_catalog.pg_advisory_xact_lock(7302, id::int) from unnest(p_slot_ids) as id;
-  update app.ros_slots
-     set runs = runs + 1, started_at = pg_catalog.clock_timestamp(), status = 'EXECUTING'
-   where id = any(p_slot_ids);
-  -- One ledger transaction per slot run, keyed like a single run's.
-  select array_agg(app.new_slot_transaction(u.id) order by u.ord) into v_tx_ids
-    from unnest(p_slot_ids) with ordinality as u(id, ord);
-  -- Paid first, as a statement of its own, so the payment runs exactly once whatever plan the
-  -- status update below gets.
-  select array_agg(b.o_slot_id), array_agg(b.o_paid), array_agg(b.o_total)
-    into v_done, v_paid, v_total
-    from app.pay_slots_batch(p_slot_ids, v_tx_ids) b;
-  update app.ros_slots s
-     set status = 'COMPLETED',
-         executed_at = pg_catalog.clock_timestamp(),
-         users_processed = r.paid,
-         total_distributed = r.total,
-         error_message = null,
-         updated_at = pg_catalog.now()
-    from unnest(v_done, v_paid, v_total) as r(slot_id, paid, total)
-   where s.id = r.slot_id;
-  -- COMPLETED only with counts from this payment: a slot the payment did not report on must not
-  -- stay EXECUTING (or look paid); failing here undoes the pass and the slots run one by one.
-  if exists (select 1 from app.ros_slots where id = any(p_slot_ids) and status <> 'COMPLETED') then
-    raise exception 'slot batch: a slot got no result from the payment' using errcode = 'XX000';
-  end if;
 end
 $$;
 
@@ -432,3 +567,12 @@ $$;
 -- make 10 row versions per stake instead of 100 (30 slots x 100k stakes: 31.7 s in one pass, 37.6 s
 -- in passes of 10).
 insert into app.settings (key, value) values ('ros_slots_per_pass', '10') on conflict (key) do nothing;
+
+-- A call of execute_due_slots pays parts for at most this long (never more than half the statement
+-- timeout in force: app.ros_call_budget). pg_cron's 2 minutes give 60 s; a service-role request
+-- through the API (8 s) gives 4 s.
+insert into app.settings (key, value) values ('ros_call_budget', '60 seconds') on conflict (key) do nothing;
+-- Stakes per part. A part of 50,000 takes about 1.5 s on two cores: well inside the 4 s budget of
+-- the shortest timeout a payer runs under (authenticated, 8 s), with the per-part overhead (a
+-- cursor walk and one ledger transaction per slot) small beside the payouts.
+insert into app.settings (key, value) values ('ros_part_stakes', '50000') on conflict (key) do nothing;

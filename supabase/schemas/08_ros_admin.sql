@@ -128,8 +128,9 @@ begin
 end
 $$;
 
--- Locks a day's declaration and all its slots for a change. A slot being executed holds its row
--- lock, so NOWAIT turns "executing" into an immediate PT409 instead of a wait.
+-- Locks a day's declaration and all its slots for a change. A slot whose part is being paid holds
+-- its row lock, so NOWAIT turns "executing" into an immediate PT409 instead of a wait; a slot
+-- between two parts is stored EXECUTING and refused the same way.
 create or replace function app.lock_declaration(p_date date, p_must_exist boolean)
 returns bigint
 language plpgsql
@@ -152,6 +153,10 @@ begin
     perform app.fail('PT409', 'a slot of ' || p_date || ' is executing right now',
       'retry when it has finished (usually seconds)');
   end;
+  if exists (select 1 from app.ros_slots where declaration_id = v_id and status = 'EXECUTING') then
+    perform app.fail('PT409', 'a slot of ' || p_date || ' is executing right now',
+      'it is paid in parts; retry when it has finished (the next executor runs continue it)');
+  end if;
   return v_id;
 end
 $$;
@@ -377,10 +382,11 @@ comment on function public.admin_cancel_slot(date, int) is
 revoke all on function public.admin_cancel_slot(date, int) from public;
 grant execute on function public.admin_cancel_slot(date, int) to authenticated, service_role;
 
--- admin_retry_slot waited without limit for the executor lock. While slots pay (a million stakes
--- take ~20 s), the dashboard's call then died on PostgREST's statement timeout (8 s for
--- `authenticated`) with a bare 500-class error. It now waits at most 5 s, then answers PT409
--- ("slots are executing"), which the contract gives for EXECUTING, and the admin retries later.
+-- admin_retry_slot waits at most 5 s for the executor lock (the dashboard's call runs under the
+-- 8 s timeout of `authenticated`), then answers PT409 ("slots are executing"). It pays the
+-- compensation in parts within the call's budget (app.ros_call_budget: 4 s under 8 s) and hands
+-- what remains to the executor: the slot stays EXECUTING, the answer says `queued: true`, and the
+-- next execute_due_slots continues it before any new slot.
 create or replace function public.admin_retry_slot(p_distribution_date date, p_slot_number int)
 returns jsonb
 language plpgsql
@@ -390,7 +396,7 @@ as $$
 declare
   v_slot app.ros_slots;
   v_new app.ros_slots;
-  v_paid int;
+  v_answer jsonb;
   v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 begin
   perform app.require_admin(true);
@@ -401,7 +407,7 @@ begin
     perform pg_catalog.pg_advisory_xact_lock(7301, 0);
   exception when lock_not_available then
     perform app.fail('PT409', 'slots are executing right now',
-      'retry when they have finished; a slot over a million stakes takes about 20 seconds');
+      'retry in a few seconds: the executor pays in parts of a few seconds each');
   end;
   perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
   v_slot := app.locked_slot(p_distribution_date, p_slot_number);
@@ -409,18 +415,26 @@ begin
     perform app.fail('PT409', format('slot %s is %s: only FAILED or COMPLETED slots can be retried',
       p_slot_number, v_slot.status), 'PENDING slots run on schedule; CANCELLED slots never pay');
   end if;
-  v_paid := coalesce(app.run_slot(v_slot.id, true), 0);
+  -- A new run from the first stake; its counts add to the slot's.
+  update app.ros_slots
+     set status = 'EXECUTING', runs = runs + 1, part_after = null, updated_at = pg_catalog.now()
+   where id = v_slot.id;
+  perform app.pay_slot_parts(null, v_slot.id);
   select * into v_new from app.ros_slots where id = v_slot.id;
+  v_answer := app.slot_json(v_new) || jsonb_build_object(
+    'paid_now', v_new.users_processed - v_slot.users_processed,
+    'queued', v_new.status = 'EXECUTING');
   perform app.audit('retry_slot', jsonb_build_object('distribution_date', p_distribution_date,
-    'slot_number', p_slot_number), app.slot_json(v_slot), app.slot_json(v_new) || jsonb_build_object('paid_now', v_paid));
-  return app.slot_json(v_new) || jsonb_build_object('paid_now', v_paid);
+    'slot_number', p_slot_number), app.slot_json(v_slot), v_answer);
+  return v_answer;
 end
 $$;
 comment on function public.admin_retry_slot(date, int) is
   'Admin (aal2) or service: compensation for a FAILED or COMPLETED slot. Pays exactly the stakes '
   'eligible at scheduled_for, active now, with no payout for this slot; returns the slot plus '
-  'paid_now (a second call pays 0). PT409 for PENDING, EXECUTING or CANCELLED slots, and when '
-  'slots are still executing after 5 s.';
+  'paid_now (paid by this call; a second call pays 0) and queued (true when the call''s budget '
+  'could not pay it all: the slot stays EXECUTING and the executor pays the rest). PT409 for '
+  'PENDING, EXECUTING or CANCELLED slots, and when slots are still executing after 5 s.';
 revoke all on function public.admin_retry_slot(date, int) from public;
 grant execute on function public.admin_retry_slot(date, int) to authenticated, service_role;
 

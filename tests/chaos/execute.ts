@@ -53,7 +53,9 @@ export async function runSchedule(
   const sql = db(4);
   const investors: Investor[] = [];
   const investments: { inv: Investment; who: number }[] = [];
-  const date = new Date(Date.UTC(2050, 0, 1) + seed * 86_400_000).toISOString().slice(0, 10);
+  // Each seed its own business day; CHAOS_DAY_OFFSET moves a replay to days no run has used.
+  const day = seed + Number(Deno.env.get("CHAOS_DAY_OFFSET") ?? 0);
+  const date = new Date(Date.UTC(2050, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
   const at = (minute: number) =>
     new Date(Date.parse(`${date}T00:00:00+01:00`) + minute * 60_000).toISOString();
   const seedUsers = () => investors.map((i) => i.id);
@@ -225,6 +227,18 @@ export async function runSchedule(
         case "retry_slot":
           await svc("admin_retry_slot", { p_distribution_date: date, p_slot_number: s.slot });
           break;
+        case "ros_parts":
+          await sql`update app.settings set value = ${
+            String(s.stakes)
+          } where key = 'ros_part_stakes'`;
+          await sql`update app.settings set value = ${
+            s.oneAPartPerCall ? "0 seconds" : "60 seconds"
+          }
+                     where key = 'ros_call_budget'`;
+          break;
+        case "execute_cut":
+          await executeCut(sql, s.mode, s.ms, at(s.upToMinute));
+          break;
         case "cancel_slot":
           await svc("admin_cancel_slot", { p_distribution_date: date, p_slot_number: s.slot });
           break;
@@ -245,8 +259,38 @@ export async function runSchedule(
       p_min_confirmations: policy.body.min_confirmations,
     }).catch(() => {});
     await sql`update app.settings set value = 'on' where key = 'auto_distribute'`.catch(() => {});
+    await sql`update app.settings set value = case key when 'ros_part_stakes' then '50000'
+                else '60 seconds' end where key in ('ros_part_stakes', 'ros_call_budget')`
+      .catch(() => {});
     await sql.end();
   }
+}
+
+/** One execute_due_slots call stopped from outside after `ms`: cancelled like a statement that
+ * reached its timeout, or its backend killed like a crash. Either may land before, between or
+ * inside parts; what the call had not committed must be as if it never ran. */
+async function executeCut(
+  sql: ReturnType<typeof db>,
+  mode: "timeout" | "kill",
+  ms: number,
+  now: string,
+) {
+  if (mode === "timeout") {
+    await sql.begin(async (t) => {
+      await t`select set_config('statement_timeout', ${String(ms)}, true)`;
+      await t`select public.execute_due_slots(${now})`;
+    }).catch((e) => {
+      if (e?.code !== "57014") throw e;
+    });
+    return;
+  }
+  // Killed while it runs: the backend serving the API's call is terminated, as a crash would.
+  const call = svc("execute_due_slots", { p_now: now }).catch(() => null);
+  await new Promise((r) => setTimeout(r, ms));
+  await sql`select pg_terminate_backend(pid) from pg_stat_activity
+             where pid <> pg_backend_pid() and query like '%execute_due_slots%'
+               and query not like '%pg_terminate_backend%'`;
+  await call;
 }
 
 async function recoverAndCheck(
@@ -271,12 +315,30 @@ async function recoverAndCheck(
          and i.refund_hold is null and p.kyc_status = 'verified' and p.wallet_address is not null`;
     if (open.in_flight === 0 && waiting.n === 0) break;
   }
-  await svc("execute_due_slots", { p_now: at(2000) });
+  // pg_cron's calls, until a call finds nothing left (a call may pay a single part).
+  const drain = async () => {
+    for (let call = 0; call < 10_000; call++) {
+      const r = await svc("execute_due_slots", { p_now: at(2000) });
+      if (r.status !== 200) {
+        throw new Error(`execute_due_slots answered ${r.status}: ${JSON.stringify(r.body)}`);
+      }
+      if (r.body === 0) return;
+    }
+    throw new Error("execute_due_slots still finds work after 10,000 calls");
+  };
+  await drain();
   const completed = await sql<{ slot_number: number }[]>`
     select slot_number from app.ros_slots where distribution_date = ${date} and status = 'COMPLETED'`;
   for (const c of completed) {
-    await svc("admin_retry_slot", { p_distribution_date: date, p_slot_number: c.slot_number });
+    const r = await svc("admin_retry_slot", {
+      p_distribution_date: date,
+      p_slot_number: c.slot_number,
+    });
+    if (r.status !== 200) {
+      throw new Error(`admin_retry_slot answered ${r.status}: ${JSON.stringify(r.body)}`);
+    }
   }
+  await drain(); // the retries that their budget handed to the executor
 
   const bad = await tokenInvariants(sql, users);
   const stuck = await sql`

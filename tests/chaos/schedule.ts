@@ -24,6 +24,11 @@ export type Step =
   | { op: "stake"; who: number; amount: number }
   | { op: "queue_slot"; slot: number; pct: number; minute: number }
   | { op: "execute_slots"; callers: number; upToMinute: number }
+  // Slots paid in parts of `stakes` stakes; with oneAPartPerCall, each call pays a single part.
+  | { op: "ros_parts"; stakes: number; oneAPartPerCall: boolean }
+  // An executor call stopped from outside after `ms`: its statement cancelled (as a timeout does)
+  // or its backend killed (as a crash does), before, between or inside parts.
+  | { op: "execute_cut"; mode: "timeout" | "kill"; ms: number; upToMinute: number }
   | { op: "retry_slot"; slot: number }
   | { op: "cancel_slot"; slot: number };
 
@@ -57,6 +62,7 @@ export function schedule(rng: Rng, length: number): Step[] {
     add({ op: "investor", verified: rng.chance(0.7), wallet: rng.chance(0.8) });
     investors++;
   }
+  add({ op: "ros_parts", stakes: rng.int(1, 4), oneAPartPerCall: rng.chance(0.5) });
   while (steps.length < length) {
     const r = rng.next();
     if (r < 0.1) {
@@ -121,8 +127,15 @@ export function schedule(rng: Rng, length: number): Step[] {
       add({ op: "stake", who: rng.int(0, investors - 1), amount: rng.int(1, 500) });
     } else if (r < 0.86 && slots < 100) {
       add({ op: "queue_slot", slot: ++slots, pct: rng.int(1, 400) / 100, minute: rng.int(0, 600) });
-    } else if (r < 0.93) {
+    } else if (r < 0.91) {
       add({ op: "execute_slots", callers: rng.int(1, 3), upToMinute: rng.int(0, 700) });
+    } else if (r < 0.93) {
+      add({
+        op: "execute_cut",
+        mode: rng.pick(["timeout", "kill"] as const),
+        ms: rng.int(1, 40),
+        upToMinute: rng.int(0, 700),
+      });
     } else if (r < 0.97 && slots > 0) {
       add({ op: "retry_slot", slot: rng.int(1, slots) });
     } else if (slots > 0) {

@@ -92,7 +92,7 @@ select id as s31 from app.ros_slots where distribution_date = '2034-01-03' and s
 select id as s32 from app.ros_slots where distribution_date = '2034-01-03' and slot_number = 2 \gset
 insert into app.ros_payouts (stake_id, user_id, distribution_date, slot_number, earnings_account_id, amount, ledger_transaction_id)
 select id, user_id, '2034-01-03', 2, earnings_account_id, 0.01, 1 from app.stakes where id = :'sa';
-select throws_ok(format('select app.run_slots_batch(array[%s, %s]::bigint[])', :'s31', :'s32'), 'P0001',
+select throws_ok(format('select app.pay_next_part(array[%s, %s]::bigint[], 1000)', :'s31', :'s32'), 'P0001',
   'a slot of the batch already has payouts', 'the batch refuses slots that were paid already');
 delete from app.ros_payouts where distribution_date = '2034-01-03';
 
@@ -125,7 +125,7 @@ select from public.admin_queue_distribution('2034-01-04', '[
   {"slot_number":1,"ros_percentage":1,"scheduled_for":"2034-01-04T10:00:00+01:00"},
   {"slot_number":2,"ros_percentage":2,"scheduled_for":"2034-01-04T11:00:00+01:00"}]');
 select tests.clear_authentication();
-select lives_ok(format('select app.run_slots_batch(array[%s, %s]::bigint[])',
+select lives_ok(format('select app.pay_next_part(array[%s, %s]::bigint[], 1000)',
   (select id from app.ros_slots where distribution_date = '2034-01-04' and slot_number = 1),
   (select id from app.ros_slots where distribution_date = '2034-01-04' and slot_number = 2)), 'the batch runs two slots');
 select is((select string_agg(slot_number || ':' || status || ':' || users_processed || ':' || total_distributed || ':' || runs, ' ' order by slot_number)
