@@ -26,6 +26,20 @@ begin
 end
 $$;
 
+-- A budget read from a setting, never more than p_share of the statement timeout in force (so
+-- that the step that starts last still ends inside it).
+create or replace function app.budget_within_timeout(p_budget interval, p_share numeric)
+returns interval
+language sql
+stable
+set search_path = ''
+as $$
+  select case when t.ms > 0 then least(p_budget, t.ms * p_share * interval '1 millisecond')
+              else p_budget end
+    from (select s.setting::bigint as ms from pg_catalog.pg_settings s
+           where s.name = 'statement_timeout') t
+$$;
+
 -- Dates of distributions are calendar days in this zone (Africa/Lagos unless configured).
 create or replace function app.business_tz()
 returns text

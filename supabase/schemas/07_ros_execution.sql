@@ -28,9 +28,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select case when t.ms > 0 then least(b.budget, t.ms * interval '0.5 milliseconds') else b.budget end
-    from (select coalesce(app.setting('ros_call_budget'), '60 seconds')::interval as budget) b,
-         (select s.setting::bigint as ms from pg_catalog.pg_settings s where s.name = 'statement_timeout') t
+  select app.budget_within_timeout(coalesce(app.setting('ros_call_budget'), '60 seconds')::interval, 0.5)
 $$;
 
 -- The last stake id of the part that starts after p_after (null: from the first stake), or null

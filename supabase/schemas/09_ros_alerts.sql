@@ -1,35 +1,99 @@
 -- ROS monitoring (F10): failures must be loud. Each alert names its day and slot.
 
--- Stakes that a slot should pay and has not: eligible at scheduled_for, active now, a non-zero
--- payout, and no payout row for (stake, date, slot). Exactly what admin_retry_slot would pay.
-create or replace function app.slot_missing_payouts(p_slot app.ros_slots)
-returns bigint
+-- What a completed slot owes, counted over every stake in one scan joined with the slot's
+-- payouts: `missing` are the stakes eligible at scheduled_for, active now, with a non-zero payout
+-- and no payout row for (stake, date, slot), exactly what admin_retry_slot would pay; `eligible`
+-- the stakes the slot should have paid when it ran (those it completed at their cap included).
+-- The one place these two rules live.
+create or replace function app.count_slot_payouts(p_slot app.ros_slots, out missing bigint,
+                                                  out eligible bigint)
 language sql
 stable
 set search_path = ''
 as $$
-  select count(*) from app.stakes k
-   where k.status = 'active'
-     and k.created_at <= p_slot.scheduled_for
-     and floor(k.amount * p_slot.ros_percentage) > 0
-     and not exists (select 1 from app.ros_payouts p
-                      where p.stake_id = k.id and p.distribution_date = p_slot.distribution_date
-                        and p.slot_number = p_slot.slot_number)
-$$;
-
--- Stakes that were eligible when the slot ran (including those this slot completed at their cap).
-create or replace function app.slot_eligible_stakes(p_slot app.ros_slots)
-returns bigint
-language sql
-stable
-set search_path = ''
-as $$
-  select count(*) from app.stakes k
+  select count(*) filter (where k.status = 'active' and p.stake_id is null),
+         count(*) filter (where k.status = 'active'
+                             or (k.status = 'completed' and k.completed_at >= p_slot.started_at))
+    from app.stakes k
+    left join app.ros_payouts p
+      on p.distribution_date = p_slot.distribution_date and p.slot_number = p_slot.slot_number
+     and p.stake_id = k.id
    where k.created_at <= p_slot.scheduled_for
      and floor(k.amount * p_slot.ros_percentage) > 0
-     and (k.status = 'active' or (k.status = 'completed' and k.completed_at >= p_slot.started_at))
 $$;
 
+-- Counting a slot reads every stake (about a second at a million), so the alerts cannot recount
+-- every completed slot of a week on each read. The last count of each slot is kept here, with the
+-- slot's version it counted (runs, users_processed): a retry or a compensation changes the
+-- version, and a count of an older version is stale.
+create table app.ros_slot_counts (
+  slot_id bigint primary key references app.ros_slots (id),
+  runs int not null,
+  users_processed int not null,
+  missing bigint not null,
+  eligible bigint not null,
+  counted_at timestamptz not null
+);
+alter table app.ros_slot_counts enable row level security;
+
+insert into app.settings (key, value) values
+  ('ros_alerts_count_budget', '2 seconds'),
+  ('ros_count_budget', '30 seconds')
+on conflict (key) do nothing;
+
+-- The completed slots of [p_from, p_to], those whose count is missing or stale first, then the
+-- longest uncounted: the order in which both the alerts and the counting job spend a budget.
+create or replace function app.slots_to_count(p_from date, p_to date)
+returns setof app.ros_slots
+language sql
+stable
+set search_path = ''
+as $$
+  select s.* from app.ros_slots s
+    left join app.ros_slot_counts c on c.slot_id = s.id
+   where s.distribution_date between p_from and p_to and s.status = 'COMPLETED'
+   order by (c.slot_id is not null and c.runs = s.runs and c.users_processed = s.users_processed),
+            c.counted_at nulls first, s.distribution_date desc, s.slot_number
+$$;
+
+-- pg_cron (through app.deliver_alerts, every minute): counts the completed slots of the last 7
+-- days in that order for at most `ros_count_budget` (30 s, at most a quarter of the statement
+-- timeout) and keeps each count. Returns how many it counted. Every slot is recounted in turn, so a
+-- stake that appears late (a backdated or late-committed one) is found within a few runs.
+create or replace function app.count_ros_slots()
+returns int
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_start timestamptz := pg_catalog.clock_timestamp();
+  v_budget interval := app.budget_within_timeout(
+    coalesce(app.setting('ros_count_budget'), '30 seconds')::interval, 0.25);
+  v_today date := app.business_today();
+  v_id bigint;
+  v_counted int := 0;
+begin
+  for v_id in select s.id from app.slots_to_count(v_today - 7, v_today) s loop
+    exit when pg_catalog.clock_timestamp() - v_start >= v_budget;
+    -- The slot and its payouts are read in one statement: one snapshot, so the version kept is
+    -- the version counted.
+    insert into app.ros_slot_counts (slot_id, runs, users_processed, missing, eligible, counted_at)
+    select s.id, s.runs, s.users_processed, n.missing, n.eligible, pg_catalog.clock_timestamp()
+      from app.ros_slots s, lateral app.count_slot_payouts(s) n
+     where s.id = v_id and s.status = 'COMPLETED'
+    on conflict (slot_id) do update
+       set runs = excluded.runs, users_processed = excluded.users_processed,
+           missing = excluded.missing, eligible = excluded.eligible, counted_at = excluded.counted_at;
+    v_counted := v_counted + 1;
+  end loop;
+  return v_counted;
+end
+$$;
+revoke all on function app.count_ros_slots() from public;
+
+-- Counts what it can within `ros_alerts_count_budget` (2 s, at most a quarter of the statement
+-- timeout: it answers inside the 8 s of `authenticated` at any size) and takes the kept count of
+-- app.count_ros_slots for the rest; each count says when it was made (`counted_at`).
 create or replace function public.admin_ros_alerts(p_distribution_date date default null)
 returns jsonb
 language plpgsql
@@ -40,19 +104,40 @@ as $$
 declare
   v_overdue interval := coalesce(app.setting('overdue_slot_after'), '5 minutes')::interval;
   v_today date := app.business_today();
+  v_start timestamptz := pg_catalog.clock_timestamp();
+  v_budget interval := app.budget_within_timeout(
+    coalesce(app.setting('ros_alerts_count_budget'), '2 seconds')::interval, 0.25);
+  v_slot app.ros_slots;
+  v_count record;
+  v_ids bigint[] := '{}'::bigint[];
+  v_missing bigint[] := '{}'::bigint[];
+  v_eligible bigint[] := '{}'::bigint[];
+  v_at timestamptz[] := '{}'::timestamptz[];
 begin
   perform app.require_admin(false);
+  for v_slot in select * from app.slots_to_count(coalesce(p_distribution_date, v_today - 7),
+                                                 coalesce(p_distribution_date, v_today)) loop
+    exit when pg_catalog.clock_timestamp() - v_start >= v_budget;
+    select * into v_count from app.count_slot_payouts(v_slot);
+    v_ids := v_ids || v_slot.id;
+    v_missing := v_missing || v_count.missing;
+    v_eligible := v_eligible || v_count.eligible;
+    v_at := v_at || pg_catalog.clock_timestamp();
+  end loop;
   return coalesce((
     with slots as (
       select s, app.slot_status(s) as st
         from app.ros_slots s
        where (p_distribution_date is null and s.distribution_date between v_today - 7 and v_today)
           or s.distribution_date = p_distribution_date
+    ), live as (
+      select * from unnest(v_ids, v_missing, v_eligible, v_at) as l (slot_id, missing, eligible, counted_at)
     ), measured as (
-      select s, st,
-             case when st = 'COMPLETED' then app.slot_missing_payouts(s) else 0 end as missing,
-             case when st = 'COMPLETED' and (s).users_processed = 0 then app.slot_eligible_stakes(s) else 0 end as eligible
-        from slots
+      select x.s, x.st, coalesce(l.missing, c.missing, 0) as missing,
+             coalesce(l.eligible, c.eligible, 0) as eligible, coalesce(l.counted_at, c.counted_at) as counted_at
+        from slots x
+        left join live l on x.st = 'COMPLETED' and l.slot_id = (x.s).id
+        left join app.ros_slot_counts c on x.st = 'COMPLETED' and c.slot_id = (x.s).id
     ), alerts as (
       select 'slot_failed' as kind, (s).distribution_date, (s).slot_number,
              jsonb_build_object('error_message', (s).error_message, 'error_count', (s).error_count,
@@ -60,11 +145,12 @@ begin
         from measured where st = 'FAILED'
       union all
       select 'silent_completion', (s).distribution_date, (s).slot_number,
-             jsonb_build_object('users_processed', 0, 'eligible_stakes', eligible)
+             jsonb_build_object('users_processed', 0, 'eligible_stakes', eligible, 'counted_at', counted_at)
         from measured where st = 'COMPLETED' and (s).users_processed = 0 and eligible > 0
       union all
       select 'partial_completion', (s).distribution_date, (s).slot_number,
-             jsonb_build_object('users_processed', (s).users_processed, 'missing', missing)
+             jsonb_build_object('users_processed', (s).users_processed, 'missing', missing,
+                                'counted_at', counted_at)
         from measured where st = 'COMPLETED' and (s).users_processed > 0 and missing > 0
       union all
       select 'partial_completion', d.distribution_date, null,
@@ -77,7 +163,7 @@ begin
        where d.completed > 0 and d.failed > 0 and d.open = 0
       union all
       select 'missing_payouts', (s).distribution_date, (s).slot_number,
-             jsonb_build_object('missing', missing, 'repair', 'admin_retry_slot')
+             jsonb_build_object('missing', missing, 'repair', 'admin_retry_slot', 'counted_at', counted_at)
         from measured where missing > 0
       union all
       select 'overdue_slot', (s).distribution_date, (s).slot_number,

@@ -410,7 +410,7 @@ async function recoverAndCheck(
     bad.push(`${earned.n} stakes whose total_earned is not the sum of payouts or exceeds the cap`);
   }
   const slots = await sql<{ slot_number: number; status: string; missing: number }[]>`
-    select slot_number, status, app.slot_missing_payouts(s)::int as missing from app.ros_slots s
+    select slot_number, status, (app.count_slot_payouts(s)).missing::int as missing from app.ros_slots s
      where distribution_date = ${date}`;
   for (const s of slots) {
     if (s.status === "PENDING" || s.status === "EXECUTING" || s.status === "FAILED") {
