@@ -69,6 +69,29 @@ begin
 end
 $$;
 
+-- p_count investors, each with 1,000 in the funded wallet and one stake of p_base + i × p_step
+-- (i from 1), created through the RPCs; returns (n, user_id, stake_id) in order.
+create or replace function tests.create_stakers(p_tag text, p_count int, p_base numeric, p_step numeric default 0)
+returns table (n int, user_id uuid, stake_id uuid)
+language plpgsql
+as $$
+declare
+  v_user uuid;
+begin
+  for i in 1..p_count loop
+    v_user := tests.create_user(p_tag || i || '@' || p_tag || '.io');
+    perform tests.authenticate_as_service();
+    perform public.credit_funded_wallet(v_user, 1000, p_tag || '-f' || i);
+    perform tests.authenticate_as(v_user);
+    n := i;
+    user_id := v_user;
+    stake_id := (public.create_stake(p_base + i * p_step) ->> 'stake_id')::uuid;
+    return next;
+  end loop;
+  perform tests.clear_authentication();
+end
+$$;
+
 -- Paystack's published shapes (tests/fixtures/paystack/*.json, the same files the Deno tests,
 -- the chaos harness and the webhook benchmark use), read from the repository root.
 \set paystack_fixtures `node -e "const fs = require('fs'), d = 'tests/fixtures/paystack/', o = {}; for (const f of fs.readdirSync(d)) if (f.endsWith('.json')) o[f.slice(0, -5)] = JSON.parse(fs.readFileSync(d + f, 'utf8')); process.stdout.write(JSON.stringify(o))"`

@@ -9,19 +9,7 @@ select plan(47);
 select tests.create_user('admin@parts.io', true) as adm \gset
 create temp table mine (n int, user_id uuid, stake_id uuid);
 grant all on mine to public;
-do $$
-declare
-  v_user uuid;
-begin
-  for i in 1..7 loop
-    v_user := tests.create_user('p' || i || '@parts.io');
-    perform tests.authenticate_as_service();
-    perform public.credit_funded_wallet(v_user, 1000, 'parts-f' || i);
-    perform tests.authenticate_as(v_user);
-    insert into mine values (i, v_user, (public.create_stake(100 + i) ->> 'stake_id')::uuid);
-  end loop;
-  perform tests.clear_authentication();
-end $$;
+insert into mine select * from tests.create_stakers('parts', 7, 100, 1);
 update app.ros_slots set status = 'CANCELLED' where status in ('PENDING', 'EXECUTING');
 update app.stakes set status = 'cancelled' where status = 'active' and id not in (select stake_id from mine);
 update app.stakes set created_at = '2035-01-01 00:00+01' where id in (select stake_id from mine);

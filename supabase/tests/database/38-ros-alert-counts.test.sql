@@ -8,19 +8,7 @@ select plan(27);
 select tests.create_user('admin@counts.io', true) as adm \gset
 create temp table mine (n int, user_id uuid, stake_id uuid);
 grant all on mine to public;
-do $$
-declare
-  v_user uuid;
-begin
-  for i in 1..4 loop
-    v_user := tests.create_user('c' || i || '@counts.io');
-    perform tests.authenticate_as_service();
-    perform public.credit_funded_wallet(v_user, 1000, 'counts-f' || i);
-    perform tests.authenticate_as(v_user);
-    insert into mine values (i, v_user, (public.create_stake(100) ->> 'stake_id')::uuid);
-  end loop;
-  perform tests.clear_authentication();
-end $$;
+insert into mine select * from tests.create_stakers('counts', 4, 100, 0);
 update app.ros_slots set status = 'CANCELLED' where status in ('PENDING', 'EXECUTING');
 update app.stakes set status = 'cancelled' where status = 'active' and id not in (select stake_id from mine);
 -- Completed slots of the last week other than ours are not this test's.
