@@ -5,7 +5,7 @@ import { authApi } from "./auth/api.ts";
 import { authenticate } from "./gateway/auth.ts";
 import { serveStatic } from "./gateway/static.ts";
 import { jsonResponse } from "./gateway/errors.ts";
-import { functionRouter } from "./gateway/functions.ts";
+import { type FunctionOptions, functionRouter } from "./gateway/functions.ts";
 import { startNetDrainer } from "./gateway/net-drainer.ts";
 import { callRpc, readArgs } from "./gateway/rpc.ts";
 import { selectRelation } from "./gateway/relation.ts";
@@ -20,6 +20,8 @@ export type GatewayOptions = {
   drain?: boolean;
   /** Static files served at /console/ (the operator console's build), if any. */
   consoleDir?: string;
+  /** The edge functions served and their limits (tests); the project's, at hosted limits, else. */
+  functions?: FunctionOptions;
 };
 
 const CORS = {
@@ -47,7 +49,7 @@ export async function startGateway(opts: GatewayOptions) {
     backoff: (n: number) => Math.min(0.02 * n, 0.25),
   });
   const listenSql = postgres(opts.dbUrl, { max: 2, onnotice: () => {}, connect_timeout: 3 });
-  const functions = functionRouter(opts.jwtSecret);
+  const functions = functionRouter(opts.jwtSecret, opts.functions);
   let authEndpoints: ReturnType<typeof authApi> | null = null;
 
   async function handle(original: Request, ip: string): Promise<Response> {
@@ -55,7 +57,7 @@ export async function startGateway(opts: GatewayOptions) {
     if (original.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
     const fn = /^\/functions\/v1\/([^/]+)\/?$/.exec(url.pathname);
     // Each function reads (and limits) its own body: the webhook keeps its 64 KiB.
-    if (fn) return await functions(fn[1], original);
+    if (fn) return await functions.route(fn[1], original);
     if (opts.consoleDir && url.pathname === "/console") {
       // Relative assets resolve against the directory: without its slash they would miss.
       return new Response(null, {
@@ -137,6 +139,7 @@ export async function startGateway(opts: GatewayOptions) {
     async close() {
       await drainer?.stop();
       await server.shutdown();
+      await functions.close();
       await Promise.all([sql.end({ timeout: 2 }), listenSql.end({ timeout: 2 })]);
     },
   };

@@ -1,5 +1,5 @@
-// F8 and every named crash point: a distribution run dies at the point, later runs and the
-// reconciler finish the work, the tokens arrive exactly once, and more runs change nothing.
+// F8 and every named crash point: a distribution run dies at the point (thrown, or stopped by the
+// edge runtime at its CPU limit), later runs and the reconciler finish the work, the tokens arrive exactly once, and more runs change nothing.
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { Interface, Transaction, Wallet } from "ethers";
@@ -40,13 +40,16 @@ async function confirmedInvestment(tokens: number) {
   return { investor, inv };
 }
 
-for (
-  const point of ["after_claim", "after_sign", "after_record", "after_broadcast", "before_confirm"]
-) {
-  Deno.test(`crash ${point}: recovery pays exactly once`, async () => {
+// Each point twice: the run throws there (500), or it burns CPU there until the edge runtime stops
+// its worker at the 2 s limit (546), so not even its error handling runs.
+const POINTS = ["after_claim", "after_sign", "after_record", "after_broadcast", "before_confirm"];
+for (const point of [...POINTS, ...POINTS.map((p) => `spin_${p}`)]) {
+  const stopped = point.startsWith("spin_");
+  Deno.test(`${stopped ? "stopped at the CPU limit" : "crash"} ${point}: recovery pays exactly once`, async () => {
     const { investor, inv } = await confirmedInvestment(9);
     const crashed = await distribute({ user_id: investor.id, _fault: point });
-    assert.equal(crashed.status, 500, "the run died at the injected point");
+    assert.equal(crashed.status, stopped ? 546 : 500, "the run died at the injected point");
+    if (stopped) assert.equal(crashed.body.code, "WORKER_LIMIT");
     assert.equal(
       await status(sql, inv.investment_id),
       "distributing",

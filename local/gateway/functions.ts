@@ -1,13 +1,13 @@
-// /functions/v1/<name>: imports supabase/functions/<name>/handler.ts and passes the request on
-// unchanged. JWT verification follows supabase/config.toml (`verify_jwt`, default true), as the
-// hosted edge gateway does.
+// /functions/v1/<name>: runs supabase/functions/<name>/handler.ts in a worker process of its own,
+// within the edge runtime's limits (function-pool.ts), and passes the request on unchanged. JWT
+// verification follows supabase/config.toml (`verify_jwt`, default true), as the hosted edge
+// gateway does.
 import { verifyJwt } from "../jwt.ts";
 import { bearerToken } from "./auth.ts";
 import { jsonResponse } from "./errors.ts";
+import { type EdgeLimits, functionPool, HOSTED_EDGE_LIMITS } from "./function-pool.ts";
 
-type Handler = { fetch: (req: Request) => Response | Promise<Response> };
-
-const functionsDir = new URL("../../supabase/functions/", import.meta.url);
+const projectFunctions = new URL("../../supabase/functions/", import.meta.url);
 const configUrl = new URL("../../supabase/config.toml", import.meta.url);
 
 /** The function names whose config.toml block says `verify_jwt = false`. */
@@ -26,10 +26,17 @@ export function publicFunctions(toml: string): Set<string> {
   return open;
 }
 
-export function functionRouter(jwtSecret: string) {
+export type FunctionOptions = {
+  /** Where the functions live (a test serves its own); the project's supabase/functions/ else. */
+  functionsDir?: URL;
+  limits?: EdgeLimits;
+};
+
+export function functionRouter(jwtSecret: string, opts: FunctionOptions = {}) {
   const open = publicFunctions(Deno.readTextFileSync(configUrl));
-  const cache = new Map<string, Promise<Handler>>();
-  return async (name: string, req: Request): Promise<Response> => {
+  const functionsDir = opts.functionsDir ?? projectFunctions;
+  const pool = functionPool(opts.limits ?? HOSTED_EDGE_LIMITS);
+  const route = async (name: string, req: Request): Promise<Response> => {
     if (!/^[a-z0-9-]+$/.test(name)) return jsonResponse(404, { message: "function not found" });
     if (!open.has(name)) {
       const token = bearerToken(req);
@@ -37,17 +44,13 @@ export function functionRouter(jwtSecret: string) {
         return jsonResponse(401, { code: 401, message: "Invalid or missing JWT" });
       }
     }
-    let mod = cache.get(name);
-    if (!mod) {
-      const url = new URL(`${name}/handler.ts`, functionsDir);
-      try {
-        Deno.statSync(url);
-      } catch {
-        return jsonResponse(404, { message: `function ${name} not found` });
-      }
-      mod = import(url.href).then((m) => m.default as Handler);
-      cache.set(name, mod);
+    const handler = new URL(`${name}/handler.ts`, functionsDir);
+    try {
+      Deno.statSync(handler);
+    } catch {
+      return jsonResponse(404, { message: `function ${name} not found` });
     }
-    return await (await mod).fetch(req);
+    return await pool.run(name, handler.href, req);
   };
+  return { route, close: pool.close };
 }

@@ -1,4 +1,5 @@
 // Executes one chaos schedule against the stack, recovers, and returns the invariant violations.
+import postgres from "postgres";
 import type { Reversal, Step } from "./schedule.ts";
 import { setChainFault } from "../../local/stack/chain-proxy.ts";
 import { restartCluster } from "../../local/stack/postgres.ts";
@@ -78,7 +79,12 @@ export async function runSchedule(
         case "webhook": {
           const { inv } = investments[s.inv];
           const body = chargeSuccess(inv, s.underpay ? { amount: inv.amount_subunit - 100 } : {});
-          await Promise.all(Array.from({ length: s.copies }, () => sendWebhook(body)));
+          if (s.netDrop) await dropNetRequests(true);
+          try {
+            await Promise.all(Array.from({ length: s.copies }, () => sendWebhook(body)));
+          } finally {
+            if (s.netDrop) await dropNetRequests(false);
+          }
           break;
         }
         case "reversal": {
@@ -258,6 +264,7 @@ export async function runSchedule(
       p_chain_id: stack.chain_id,
       p_min_confirmations: policy.body.min_confirmations,
     }).catch(() => {});
+    await dropNetRequests(false).catch(() => {});
     await sql`update app.settings set value = 'on' where key = 'auto_distribute'`.catch(() => {});
     await sql`update app.settings set value = case key when 'ros_part_stakes' then '50000'
                 else '60 seconds' end where key in ('ros_part_stakes', 'ros_call_budget')`
@@ -265,6 +272,26 @@ export async function runSchedule(
     await sql.end();
   }
 }
+
+/** While on, every request queued for pg_net is lost before it is sent, as one pg_net took off
+ * its queue and never delivered: nothing queued through it may be needed for correctness. */
+async function dropNetRequests(on: boolean) {
+  // The net schema belongs to the local superuser, as on hosted Supabase.
+  const sql = postgres(stack.admin_db_url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(on ? DROP_NET_ON : DROP_NET_OFF);
+  } finally {
+    await sql.end();
+  }
+}
+
+const DROP_NET_ON = `
+      create or replace function app.zz_chaos_drop_net() returns trigger language plpgsql
+        as $$ begin return null; end $$;
+      create or replace trigger zz_chaos_drop_net before insert on net.http_request_queue
+        for each row execute function app.zz_chaos_drop_net();`;
+const DROP_NET_OFF = `drop trigger if exists zz_chaos_drop_net on net.http_request_queue;
+      drop function if exists app.zz_chaos_drop_net();`;
 
 /** One execute_due_slots call stopped from outside after `ms`: cancelled like a statement that
  * reached its timeout, or its backend killed like a crash. Either may land before, between or
@@ -337,8 +364,10 @@ async function recoverAndCheck(
     if (r.status !== 200) {
       throw new Error(`admin_retry_slot answered ${r.status}: ${JSON.stringify(r.body)}`);
     }
+    // What its budget handed to the executor is finished before the day's next slot is retried
+    // (one slot of a day executes at a time: 409 until then).
+    if (r.body.queued) await drain();
   }
-  await drain(); // the retries that their budget handed to the executor
 
   const bad = await tokenInvariants(sql, users);
   const stuck = await sql`

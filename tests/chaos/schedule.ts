@@ -5,7 +5,8 @@ import type { Rng } from "./prng.ts";
 export type Step =
   | { op: "investor"; verified: boolean; wallet: boolean }
   | { op: "invest"; who: number; tokens: number }
-  | { op: "webhook"; inv: number; copies: number; underpay: boolean }
+  // netDrop: the distribution run the event queues through pg_net is lost (pg_net never retries).
+  | { op: "webhook"; inv: number; copies: number; underpay: boolean; netDrop: boolean }
   | { op: "reversal"; inv: number; kind: Reversal; copies: number }
   | { op: "kyc"; who: number }
   | { op: "wallet"; who: number }
@@ -50,7 +51,18 @@ const REVERSALS: Reversal[] = [
   "dispute_lost",
 ];
 
-const FAULTS = ["after_claim", "after_sign", "after_record", "after_broadcast", "before_confirm"];
+// A crash at a point (the function throws there), or the run stopped at its CPU limit there by the
+// edge runtime (spin_: the worker is killed mid-run, 546).
+const FAULTS = [
+  "after_claim",
+  "after_sign",
+  "after_record",
+  "after_broadcast",
+  "before_confirm",
+  "spin_after_sign",
+  "spin_after_broadcast",
+  "spin_before_confirm",
+];
 
 export function schedule(rng: Rng, length: number): Step[] {
   const steps: Step[] = [];
@@ -77,6 +89,7 @@ export function schedule(rng: Rng, length: number): Step[] {
         inv: rng.int(0, investments - 1),
         copies: rng.int(1, 3),
         underpay: rng.chance(0.1),
+        netDrop: rng.chance(0.15),
       });
     } else if (r < 0.45 && investments > 0) {
       // Money going back, at any moment: before the charge, while a run claims, after the tokens.
