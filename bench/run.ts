@@ -6,7 +6,11 @@ import { startEphemeralStack } from "../local/ephemeral.ts";
 import { benchCatchUp } from "./ros-catch-up.ts";
 import { benchRosSlot } from "./ros-slot.ts";
 import { benchFinality } from "./token-finality.ts";
-import { benchTokens } from "./token-distribution.ts";
+import { arrange, benchTokens, type CallCost, distributeCall } from "./token-distribution.ts";
+
+/** What the calls before call i claimed. */
+const sumClaimed = (calls: CallCost[], i: number) =>
+  calls.slice(0, i).reduce((s, c) => s + c.claimed, 0);
 import { benchWebhook, PACED_PER_SECOND } from "./webhook.ts";
 
 function arg(name: string, fallback: string): string {
@@ -40,6 +44,21 @@ try {
       } | ${(r.pipelineTps / r.sequentialTypicalTps).toFixed(1)}x | ${
         r.sequentialTps.toFixed(1)
       } | ${(r.pipelineTps / r.sequentialTps).toFixed(1)}x | ${r.rawTps.toFixed(0)} |`,
+    );
+    // One call of 200 beside the calls above, each against the edge runtime's limits.
+    await arrange(sql, stack.info, 200);
+    const small = await distributeCall(stack.info, { limit: 200, receipt_timeout_ms: 60_000 });
+    await sql`update app.settings set value = 'on' where key = 'auto_distribute'`;
+    console.log("\ndistribute-tokens calls against the edge runtime's limits (2 s CPU, 150 s)");
+    console.log("| limit asked | claimed | CPU (ms) | of 2,000 | wall (s) | more |");
+    console.log("|---:|---:|---:|---:|---:|---|");
+    const asked = [200, ...r.calls.map((_, i) => Math.min(r.n - sumClaimed(r.calls, i), 1000))];
+    [small.cost, ...r.calls].forEach((c, i) =>
+      console.log(
+        `| ${asked[i]} | ${c.claimed} | ${c.cpuMs} | ${(c.cpuMs / 20).toFixed(0)} % | ${
+          (c.ms / 1000).toFixed(1)
+        } | ${c.more ? "yes" : "no"} |`,
+      )
     );
   }
   if (only === "all" || only === "finality") {

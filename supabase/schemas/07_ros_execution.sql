@@ -326,7 +326,6 @@ declare
   v_slots int;
   v_size int;
   v_last int;
-  v_covered int;
   v_touched bigint[] := '{}'::bigint[];
   v_started timestamptz;
   -- Seconds per (stake, slot), from the parts paid so far in this call; null before the first.
@@ -345,10 +344,9 @@ begin
     end if;
     v_started := pg_catalog.clock_timestamp();
     v_touched := v_touched || v_group;
-    v_covered := 0;
     if v_slots > 1 then
       begin
-        v_covered := app.pay_next_part(v_group, v_size);
+        perform app.pay_next_part(v_group, v_size);
         v_group := '{}'::bigint[];
       exception when others then
         -- Undone as a whole; one slot at a time then pays what can be paid and marks what fails.
@@ -356,11 +354,15 @@ begin
       end;
     end if;
     foreach v_slot in array v_group loop
-      v_covered := greatest(v_covered, app.pay_next_part_or_fail(v_slot, v_size));
+      perform app.pay_next_part_or_fail(v_slot, v_size);
     end loop;
     v_last := v_size;
+    -- Per (stake, slot) of the part's size, not of the stakes it covered: a part that ran out of
+    -- stakes (a slot's tail, a small slot) is mostly fixed cost, and read per covered stake it
+    -- would forecast a full part at many times its real cost and end the call before the next
+    -- pass. Full parts, the costly ones, are measured exactly and the largest cost seen is kept.
     v_cost := greatest(coalesce(v_cost, 0),
-      extract(epoch from pg_catalog.clock_timestamp() - v_started) / (greatest(v_covered, 1)::float8 * v_slots));
+      extract(epoch from pg_catalog.clock_timestamp() - v_started) / (v_size::float8 * v_slots));
   end loop;
   return (select coalesce(array_agg(distinct t), '{}') from unnest(v_touched) as t);
 end

@@ -80,6 +80,7 @@ export async function waitForReceipts(
   hashes: string[],
   timeoutMs = 15_000,
   intervalMs = 25,
+  enough: () => boolean = () => false,
 ): Promise<(Receipt | null)[]> {
   const out: (Receipt | null)[] = hashes.map(() => null);
   const deadline = Date.now() + timeoutMs;
@@ -88,7 +89,7 @@ export async function waitForReceipts(
     if (pending.length === 0) return out;
     const got = await receipts(rpc, pending.map((i) => hashes[i]));
     got.forEach((r, j) => (out[pending[j]] = r));
-    if (got.every((r) => r) || Date.now() > deadline) return out;
+    if (got.every((r) => r) || Date.now() > deadline || enough()) return out;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

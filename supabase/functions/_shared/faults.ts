@@ -23,8 +23,11 @@ export class InjectedCrash extends Error {
   }
 }
 
+/** Whether this stack honours test-only fields (`_fault`, a smaller budget): test stacks only. */
+export const faultsAllowed = () => Deno.env.get("ALLOW_FAULT_INJECTION") === "1";
+
 export function faultInjector(requested: Fault | undefined) {
-  const enabled = Deno.env.get("ALLOW_FAULT_INJECTION") === "1";
+  const enabled = faultsAllowed();
   return (point: FaultPoint) => {
     if (!enabled) return;
     if (requested === point) throw new InjectedCrash(point);

@@ -179,13 +179,16 @@ async function untilFinal(
   mined: Omit<Confirmation, "head_block">[],
   final: Set<string>,
   deadline: number,
+  enough: () => boolean,
 ): Promise<void> {
   let waiting = mined;
   let head = -1n;
   let lastBlockAt = Date.now();
   // A chain that makes no block for a while (a dev chain mining on demand, a stalled network)
   // is left to the reconciler instead of holding the run until its deadline.
-  while (waiting.length && Date.now() < deadline && Date.now() - lastBlockAt < STALL_MS) {
+  while (
+    waiting.length && Date.now() < deadline && Date.now() - lastBlockAt < STALL_MS && !enough()
+  ) {
     await new Promise((r) => setTimeout(r, 250));
     const now = BigInt(await chain.call<string>("eth_blockNumber"));
     if (now === head) continue;
@@ -203,16 +206,18 @@ async function untilFinal(
 }
 
 /** Waits for receipts and settles each transfer: success confirms, revert fails (nonce consumed),
- * no receipt leaves it for the reconciler. */
+ * no receipt leaves it for the reconciler. `enough` ends the waiting early (the caller's CPU
+ * budget): what has no receipt or depth by then stays pending for the reconciler. */
 export async function settle(
   chain: JsonRpc,
   sent: Broadcasted[],
   timeoutMs: number,
   beforeConfirm: () => void = () => {},
+  enough: () => boolean = () => false,
 ): Promise<Outcome[]> {
   const deadline = Date.now() + timeoutMs;
   const live = sent.filter((s) => !s.error);
-  const receipts = await waitForReceipts(chain, live.map((s) => s.hash), timeoutMs);
+  const receipts = await waitForReceipts(chain, live.map((s) => s.hash), timeoutMs, 25, enough);
   const outcomes: Outcome[] = sent.filter((s) => s.error).map((s) => ({
     transfer_id: s.transfer_id,
     nonce: s.nonce,
@@ -241,7 +246,13 @@ export async function settle(
   });
   beforeConfirm();
   const final = await recordReceipts(chain, confirmations);
-  await untilFinal(chain, confirmations.filter((c) => !final.has(c.transfer_id)), final, deadline);
+  await untilFinal(
+    chain,
+    confirmations.filter((c) => !final.has(c.transfer_id)),
+    final,
+    deadline,
+    enough,
+  );
   for (const c of confirmations) {
     const s = live.find((x) => x.transfer_id === c.transfer_id)!;
     outcomes.push({

@@ -4,7 +4,7 @@
 -- budget cannot finish is handed to the executor (queued); a call cancelled mid-part pays nothing
 -- twice. The amounts are exactly those of the slot paid whole.
 begin;
-select plan(47);
+select plan(49);
 
 select tests.create_user('admin@parts.io', true) as adm \gset
 create temp table mine (n int, user_id uuid, stake_id uuid);
@@ -229,6 +229,29 @@ set local statement_timeout = '2min';
 select is(app.ros_call_budget(), interval '60 seconds', 'under 2 minutes it has the setting''s 60 s');
 set local statement_timeout = 0;
 select is(app.ros_call_budget(), interval '60 seconds', 'without a timeout, the setting');
+
+-- A part that ran out of stakes is mostly fixed cost: it must not forecast a full part at many
+-- times its cost and end the call before the next pass. Four slots, three a pass, each part's
+-- statement slowed by 0.2 s: read per stake covered, the first pass would forecast ~10 ms a stake
+-- and a full next part past the 60 s budget; read per stake of the part's size, it continues.
+update app.settings set value = '50000' where key = 'ros_part_stakes';
+update app.settings set value = '3' where key = 'ros_slots_per_pass';
+select tests.authenticate_as(:'adm', 'aal2');
+select from public.admin_queue_distribution('2035-01-06', '[
+  {"slot_number":1,"ros_percentage":1,"scheduled_for":"2035-01-06T10:00:00+01:00"},
+  {"slot_number":2,"ros_percentage":1,"scheduled_for":"2035-01-06T11:00:00+01:00"},
+  {"slot_number":3,"ros_percentage":1,"scheduled_for":"2035-01-06T12:00:00+01:00"},
+  {"slot_number":4,"ros_percentage":1,"scheduled_for":"2035-01-06T13:00:00+01:00"}]');
+select tests.clear_authentication();
+create function tests.slow_part() returns trigger language plpgsql as $$
+begin perform pg_sleep(0.2); return null; end $$;
+create trigger zz_slow_part after insert on app.ros_payouts for each statement execute function tests.slow_part();
+select tests.authenticate_as_service();
+select is(public.execute_due_slots('2035-01-06T14:00:00+01:00'), 4, 'one call runs both passes');
+select tests.clear_authentication();
+drop trigger zz_slow_part on app.ros_payouts;
+select is((select string_agg(status, ' ' order by slot_number) from app.ros_slots where distribution_date = '2035-01-06'),
+  'COMPLETED COMPLETED COMPLETED COMPLETED', 'all four COMPLETED');
 
 select * from finish();
 rollback;
