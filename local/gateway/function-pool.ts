@@ -38,12 +38,13 @@ const MS_PER_TICK = 10;
 const workerScript = fileURLToPath(new URL("./function-worker.ts", import.meta.url));
 const denoConfig = fileURLToPath(new URL("../../deno.json", import.meta.url));
 
-/** The process's CPU time (user + system, all threads) in ms, or null once it is gone. */
+/** The process's CPU time (user + system, all threads) in ms, or null once it has exited. */
 export async function processCpuMs(pid: number): Promise<number | null> {
   try {
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return null; // exited, not yet reaped
     return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
   } catch {
     return null;
@@ -233,6 +234,8 @@ export function functionPool(limits: EdgeLimits = HOSTED_EDGE_LIMITS) {
       stop("died");
       done = true;
       await watching;
+      // Reaped before the answer: a stopped worker is gone, not a zombie, when the caller hears.
+      await Promise.race([w.proc.status, new Promise((r) => setTimeout(r, 2_000))]);
       release(w, false);
       const why = (verdict as Verdict | null) ?? "died";
       log("warn", "edge function stopped", {

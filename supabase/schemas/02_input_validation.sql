@@ -111,6 +111,28 @@ begin
 end
 $$;
 
+-- A uuid given as text inside a JSON argument (a cursor, a key): PT400 naming it when it is not
+-- one, or when it is missing and p_required.
+create or replace function app.require_uuid(p_value text, p_name text, p_required boolean default true)
+returns uuid
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_value is null then
+    if p_required then
+      perform app.fail('PT400', p_name || ' is required');
+    end if;
+    return null;
+  end if;
+  if p_value !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    perform app.fail('PT400', p_name || ' must be a uuid');
+  end if;
+  return p_value::uuid;
+end
+$$;
+
 create or replace function app.max_reference_length()
 returns int
 language sql

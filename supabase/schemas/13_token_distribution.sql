@@ -530,17 +530,34 @@ begin
              'fee_cap', (app.chain_policy(t.chain_id)).max_fee_per_gas::text,
              'tip_cap', (app.chain_policy(t.chain_id)).max_priority_fee_per_gas::text)
            order by t.chain_id, t.signer, t.nonce)
-      from app.token_transfers t
-     where (t.status = any (app.unmined_transfer_statuses())
-            and t.updated_at <= now() - coalesce(p_stale_after, '2 minutes'::interval))
-        -- Mined ones on every run: they become final with depth, or go back if reorganised away.
-        or t.status = 'mined'), '[]'::jsonb);
+      from (select t.* from app.token_transfers t
+             where (t.status = any (app.unmined_transfer_statuses())
+                    and t.updated_at <= now() - coalesce(p_stale_after, '2 minutes'::interval))
+                -- Mined ones on every run: they become final with depth, or go back if reorganised.
+                or t.status = 'mined'
+             -- A page a run (the reconciler's CPU and time limits), lowest nonces first: a nonce
+             -- left stuck holds back every one above it, so those go first.
+             order by t.chain_id, t.signer, t.nonce
+             limit app.reconcile_page()) t), '[]'::jsonb);
 end
 $$;
 comment on function public.transfers_to_reconcile(interval) is
-  'Service: transfers stuck in planned, signed or broadcast for longer than p_stale_after, with '
+  'Service: transfers stuck in planned, signed or broadcast for longer than p_stale_after, and '
+  'mined ones, lowest nonces first, at most reconcile_page (setting, default 200) a call, with '
   'everything needed to sign, rebroadcast or look them up (raw_tx, every attempt hash), and the '
   'chain''s fee caps (fee_cap, tip_cap) that a replacement may not exceed.';
+
+-- How many transfers one reconciler run repairs, and how many recent confirmations it re-checks.
+insert into app.settings (key, value) values ('reconcile_page', '200') on conflict (key) do nothing;
+
+create or replace function app.reconcile_page()
+returns int
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(app.setting('reconcile_page')::int, 200)
+$$;
 revoke all on function public.transfers_to_reconcile(interval) from public;
 grant execute on function public.transfers_to_reconcile(interval) to service_role;
 
@@ -593,15 +610,19 @@ begin
              'tokenization_id', t.tokenization_id, 'chain_id', t.chain_id, 'signer', t.signer,
              'tx_hash', t.tx_hash, 'block_number', t.block_number, 'amount', t.amount::text)
            order by t.confirmed_at)
-      from app.token_transfers t
-     where t.status = 'confirmed'
-       and t.confirmed_at > now() - least(coalesce(p_within, '1 hour'::interval), '7 days'::interval)),
+      from (select t.* from app.token_transfers t
+             where t.status = 'confirmed'
+               and t.confirmed_at > now() - least(coalesce(p_within, '1 hour'::interval), '7 days'::interval)
+             -- The newest first, five pages a run: a reorganisation takes the newest blocks.
+             order by t.confirmed_at desc
+             limit 5 * app.reconcile_page()) t),
     '[]'::jsonb);
 end
 $$;
 comment on function public.recently_confirmed_transfers(interval) is
-  'Service (the reconciler): transfers confirmed within p_within (at most 7 days), to check that '
-  'each is still on the chain; one that is not is reported as reorg_detected.';
+  'Service (the reconciler): transfers confirmed within p_within (at most 7 days), the newest '
+  '5 x reconcile_page of them, to check that each is still on the chain; one that is not is '
+  'reported as reorg_detected.';
 revoke all on function public.recently_confirmed_transfers(interval) from public;
 grant execute on function public.recently_confirmed_transfers(interval) to service_role;
 

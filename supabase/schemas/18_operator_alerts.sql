@@ -507,9 +507,8 @@ begin
     perform app.fail('PT404', 'no such transfer');
   end if;
   if v_t.status <> 'confirmed' or v_t.raw_tx is null or not exists (
-       select 1 from app.token_discrepancies d
-        where d.run_id = (select max(r.id) from app.reconciliation_runs r)
-          and d.kind = 'reorg_detected' and d.detail ->> 'transfer_id' = v_t.id::text) then
+       select 1 from app.current_discrepancies() d
+        where d.kind = 'reorg_detected' and d.detail ->> 'transfer_id' = v_t.id::text) then
     perform app.fail('PT409', 'only a confirmed transfer that the latest reconciliation found '
       || 'reorganised away (reorg_detected) is sent again');
   end if;

@@ -267,7 +267,7 @@ export type Database = {
         Returns: Json;
       };
       "record_reconciliation_run": {
-        Args: { "p_discrepancies": Json; "p_summary": Json };
+        Args: { "p_audit"?: Json; "p_discrepancies": Json; "p_summary": Json };
         Returns: number;
       };
       "record_reorged_transfer": { Args: { "p_transfer_id": string }; Returns: Json };
@@ -302,7 +302,7 @@ export type Database = {
         Returns: Json;
       };
       "set_my_wallet_address": { Args: { "p_address": string }; Returns: Json };
-      "token_audit_targets": { Args: Record<PropertyKey, never>; Returns: Json };
+      "token_audit_targets": { Args: { "p_after"?: Json; "p_limit"?: number }; Returns: Json };
       "token_distribution_report": { Args: { "p_tokenization_id"?: string }; Returns: Json };
       "transfers_to_reconcile": { Args: { "p_stale_after"?: string }; Returns: Json };
       "transfers_to_resend": { Args: Record<PropertyKey, never>; Returns: Json };

@@ -5,7 +5,7 @@
 import { erc20 } from "../_shared/chain.ts";
 import type { JsonRpc } from "../_shared/json-rpc.ts";
 
-type Holder = {
+export type Holder = {
   user_id: string;
   tokenization_id: string;
   wallet_address: string | null;
