@@ -1,17 +1,18 @@
 // `npm run bench`: every benchmark beside its baselines, on an ephemeral stack, as one table.
 //   npm run bench -- --ros-sizes 10000,100000,1000000 --catch-up 100000,10 --webhook 1000
-//                    --only ros|catch-up|tokens|webhook
+//                    --holders 100000 --only ros|catch-up|tokens|finality|webhook|reconcile
 import postgres from "postgres";
 import { startEphemeralStack } from "../local/ephemeral.ts";
 import { benchCatchUp } from "./ros-catch-up.ts";
 import { benchRosSlot } from "./ros-slot.ts";
 import { benchFinality } from "./token-finality.ts";
+import { benchReconcile } from "./reconcile.ts";
 import { arrange, benchTokens, type CallCost, distributeCall } from "./token-distribution.ts";
+import { benchWebhook, PACED_PER_SECOND } from "./webhook.ts";
 
 /** What the calls before call i claimed. */
 const sumClaimed = (calls: CallCost[], i: number) =>
   calls.slice(0, i).reduce((s, c) => s + c.claimed, 0);
-import { benchWebhook, PACED_PER_SECOND } from "./webhook.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);
@@ -24,6 +25,7 @@ const tokenN = Number(arg("--tokens", "1000"));
 const [catchUpN, catchUpK] = arg("--catch-up", "100000,10").split(",").map(Number);
 const only = arg("--only", "all");
 const webhookN = Number(arg("--webhook", "1000"));
+const holdersN = Number(arg("--holders", "100000"));
 
 const stack = await startEphemeralStack();
 // The local superuser: the benchmarks checkpoint between runs (local-only tooling).
@@ -140,6 +142,32 @@ try {
         (r.partsMs / r.wholeMs).toFixed(2)
       }x | ${r.callsMs.toFixed(0)} | ${(r.callsMs / r.wholeMs).toFixed(1)}x |`,
     );
+  }
+  if (only === "all" || only === "reconcile") {
+    const r = await benchReconcile(sql, stack.info, holdersN);
+    const cpu = r.calls.map((c) => c.cpuMs);
+    const wall = r.calls.map((c) => c.ms / 1000);
+    console.log(
+      `\nReconciler: one audit pass over ${r.holders} holders, calls as pg_cron makes them`,
+    );
+    console.log(
+      "| calls | holders per call | CPU per call, max (ms of 2,000) | wall per call, max (s of 150) | pass (s) | balanceOf alone, no DB (s) | pass / it |",
+    );
+    console.log("|---:|---:|---:|---:|---:|---:|---:|");
+    console.log(
+      `| ${r.calls.length} | ${Math.round(r.holders / r.calls.length)} | ${Math.max(...cpu)} | ${
+        Math.max(...wall).toFixed(1)
+      } | ${(r.passMs / 1000).toFixed(1)} | ${(r.baselineMs / 1000).toFixed(1)} | ${
+        (r.passMs / r.baselineMs).toFixed(1)
+      }x |`,
+    );
+    console.log(`\nAdmin reads at ${r.holders} holders (authenticated: cut at 8 s)`);
+    console.log("| RPC | status | ms | answer (KiB) |\n|---|---:|---:|---:|");
+    for (const x of r.reads) {
+      console.log(
+        `| ${x.name} | ${x.status} | ${x.ms.toFixed(0)} | ${(x.bytes / 1024).toFixed(0)} |`,
+      );
+    }
   }
 } finally {
   await sql.end();

@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import { Wallet } from "ethers";
 import { db, stack } from "./_support/stack.ts";
-import { autoDistribute, distribute, onChain, tokenInvariants } from "./_support/tokens.ts";
+import {
+  autoDistribute,
+  distribute,
+  onChain,
+  tokenInvariants,
+  waitFor,
+} from "./_support/tokens.ts";
 
 const sql = db();
 
@@ -56,6 +62,22 @@ Deno.test("a run stops claiming at its CPU budget (more: true); the next calls p
   } finally {
     await autoDistribute(sql, true);
   }
+});
+
+Deno.test("with auto_distribute on, a run stopped at its budget queues the next, which pays the rest", async () => {
+  await autoDistribute(sql, true);
+  const { ids } = await confirmedInvestments(150);
+  const first = await distribute({ limit: 1000, _cpu_budget_ms: 1, receipt_timeout_ms: 20_000 });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body.more, true);
+  assert.equal(first.body.claimed, 100);
+  // No other call from here: the run it queued through pg_net takes the other 50.
+  await waitFor("the queued run to pay the rest", async () => {
+    const [{ paid }] = await sql`select count(*)::int as paid from app.investments
+      where user_id = any(${ids}::uuid[]) and payment_status = 'tokens_distributed'`;
+    return paid === 150;
+  }, 30_000);
+  assert.deepEqual(await tokenInvariants(sql, ids), []);
 });
 
 Deno.test("the budget is a test stack's knob only within the real one: above it is refused", async () => {

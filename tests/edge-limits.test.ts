@@ -54,7 +54,10 @@ Deno.test("a function that spins is stopped at 2 s of CPU: 546 WORKER_LIMIT, its
   const r = await probe("mode=spin");
   assert.equal(r.status, 546, JSON.stringify(r.json));
   assert.equal(r.json.code, "WORKER_LIMIT");
-  assert.ok(r.ms >= 2_000, `stopped after ${r.ms} ms of wall time, before 2 s of CPU`);
+  // The process's CPU counts all its threads (V8's compiler and collector too), so it can pass
+  // 2 s a little before the wall clock does: the stop is judged by the CPU it reports.
+  assert.ok(Number(r.cpuMs) >= 2_000, `stopped at ${r.cpuMs} ms of CPU, before 2 s`);
+  assert.ok(r.ms >= 1_500, `stopped after ${r.ms} ms of wall time: the spin ran`);
   assert.equal(await processCpuMs(before.json.pid), null, "the worker process is gone");
   const after = await probe("mode=ok");
   assert.equal(after.status, 200, "a fresh worker serves the next request");

@@ -245,13 +245,16 @@ export function functionPool(limits: EdgeLimits = HOSTED_EDGE_LIMITS) {
         ms: Date.now() - arrived,
         ...(why === "died" ? { error: String(e) } : {}),
       });
+      // The CPU it had used when stopped, as on a served answer: the limit is read off the
+      // process's CPU (all its threads), not off the wall clock.
+      const cpuHeader = { "x-edge-cpu-ms": String(cpuUsed) };
       if (why === "response_start") {
         return jsonResponse(504, {
           code: "TIMEOUT",
           message: `Function did not start its response within ${limits.responseStartMs} ms`,
-        });
+        }, cpuHeader);
       }
-      return jsonResponse(546, WORKER_LIMIT);
+      return jsonResponse(546, WORKER_LIMIT, cpuHeader);
     }
   }
 

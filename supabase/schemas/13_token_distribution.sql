@@ -626,15 +626,34 @@ comment on function public.recently_confirmed_transfers(interval) is
 revoke all on function public.recently_confirmed_transfers(interval) from public;
 grant execute on function public.recently_confirmed_transfers(interval) to service_role;
 
-create or replace function public.token_distribution_report(p_tokenization_id uuid default null)
+-- The report, whole or a page at a time: rows in (discrepancies first, tokenization, investor)
+-- order; with p_limit, each row carries its `cursor`, and p_after (the last row's cursor) gives
+-- the next page.
+create or replace function public.token_distribution_report(p_tokenization_id uuid, p_limit int,
+  p_after text default null)
 returns jsonb
 language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
+declare
+  v_after_consistent boolean;
+  v_after_tokenization uuid;
+  v_after_user uuid;
 begin
   perform app.require_admin(false);
+  if p_limit is not null and (p_limit < 1 or p_limit > 1000) then
+    perform app.fail('PT400', 'p_limit must be 1-1000');
+  end if;
+  if p_after is not null then
+    if p_after !~ '^[01]/' or pg_catalog.array_length(pg_catalog.string_to_array(p_after, '/'), 1) <> 3 then
+      perform app.fail('PT400', 'p_after must be a row''s cursor');
+    end if;
+    v_after_consistent := split_part(p_after, '/', 1) = '1';
+    v_after_tokenization := app.require_uuid(split_part(p_after, '/', 2), 'p_after');
+    v_after_user := app.require_uuid(split_part(p_after, '/', 3), 'p_after');
+  end if;
   return coalesce((
     with keys as (
       select user_id, tokenization_id from app.token_holdings
@@ -653,18 +672,46 @@ begin
                         and i.tokenization_id = k.tokenization_id and i.payment_status = 'confirmed'), 0) as waiting
         from keys k
        where p_tokenization_id is null or k.tokenization_id = p_tokenization_id
+    ), page as (
+      select r.*, r.distributed = r.holdings as consistent
+        from rows r
+       where p_after is null
+          or (r.distributed = r.holdings, r.tokenization_id, r.user_id)
+             > (v_after_consistent, v_after_tokenization, v_after_user)
+       order by r.distributed = r.holdings, r.tokenization_id, r.user_id
+       limit p_limit
     )
     select jsonb_agg(jsonb_build_object(
              'user_id', r.user_id, 'tokenization_id', r.tokenization_id,
              'distributed', r.distributed::text, 'holdings', r.holdings::text,
              'in_flight', r.in_flight::text, 'waiting', r.waiting::text,
-             'discrepancy', r.distributed <> r.holdings)
-           order by (r.distributed <> r.holdings) desc, r.tokenization_id, r.user_id)
-      from rows r), '[]'::jsonb);
+             'discrepancy', not r.consistent)
+             || case when p_limit is null then '{}'::jsonb
+                     else jsonb_build_object('cursor', r.consistent::int || '/' || r.tokenization_id || '/' || r.user_id) end
+           order by r.consistent, r.tokenization_id, r.user_id)
+      from page r), '[]'::jsonb);
 end
+$$;
+comment on function public.token_distribution_report(uuid, int, text) is
+  'Admin or service: a page of the report: at most p_limit (1-1000; null: every row) rows after '
+  'p_after (a row''s cursor), in discrepancies-first order, each with its cursor when paged. '
+  'PT400 for a bad p_limit or cursor.';
+revoke all on function public.token_distribution_report(uuid, int, text) from public;
+grant execute on function public.token_distribution_report(uuid, int, text) to authenticated, service_role;
+
+create or replace function public.token_distribution_report(p_tokenization_id uuid default null)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select public.token_distribution_report(p_tokenization_id, null::int, null::text)
 $$;
 comment on function public.token_distribution_report(uuid) is
   'Admin or service: per (user, tokenization) the distributed sum, the holdings balance, what is in '
-  'flight and what waits; "discrepancy" is true when holdings differ from what was distributed.';
+  'flight and what waits; "discrepancy" is true when holdings differ from what was distributed. '
+  'The whole report (3.5 s and 20 MB at 100k holders): token_distribution_report(p_tokenization_id, '
+  'p_limit, p_after) pages it.';
 revoke all on function public.token_distribution_report(uuid) from public;
 grant execute on function public.token_distribution_report(uuid) to authenticated, service_role;

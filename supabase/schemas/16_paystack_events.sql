@@ -194,6 +194,32 @@ begin
 end
 $$;
 
+-- A distribution run that stopped at its CPU budget with work left queues the next one at once,
+-- as a payment event does (debounced: none while one waits to be sent), instead of leaving the
+-- rest for the next sweep a minute later.
+create or replace function public.queue_distribution_run()
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_before bigint := (select count(*) from net.http_request_queue q
+                       where q.url like '%/functions/v1/distribute-tokens');
+begin
+  perform app.require_service('only the service role queues distribution runs');
+  perform app.queue_distribution();
+  return (select count(*) from net.http_request_queue q
+           where q.url like '%/functions/v1/distribute-tokens') > v_before;
+end
+$$;
+comment on function public.queue_distribution_run() is
+  'Service (distribute-tokens, when its budget ended a run with work left): queues one more run '
+  'through pg_net unless one is already waiting to be sent or auto_distribute is off. Returns '
+  'whether it queued one.';
+revoke all on function public.queue_distribution_run() from public;
+grant execute on function public.queue_distribution_run() to service_role;
+
 -- charge.success for a locked investment. Confirms a pending one whose amount (kobo), requested
 -- amount and currency match; anything else is amount_mismatch. A refunded or disputed investment
 -- is never confirmed by a late charge (a disputed one remembers what the charge said, for when the

@@ -260,6 +260,7 @@ export type Database = {
           "reference": string;
         }[];
       };
+      "queue_distribution_run": { Args: Record<PropertyKey, never>; Returns: boolean };
       "recently_confirmed_transfers": { Args: { "p_within"?: string }; Returns: Json };
       "record_paystack_event": { Args: { "p_event": Json; "p_raw_body"?: string }; Returns: Json };
       "record_paystack_verification": {
@@ -303,7 +304,12 @@ export type Database = {
       };
       "set_my_wallet_address": { Args: { "p_address": string }; Returns: Json };
       "token_audit_targets": { Args: { "p_after"?: Json; "p_limit"?: number }; Returns: Json };
-      "token_distribution_report": { Args: { "p_tokenization_id"?: string }; Returns: Json };
+      "token_distribution_report":
+        | { Args: { "p_tokenization_id"?: string }; Returns: Json }
+        | {
+          Args: { "p_after"?: string; "p_limit": number; "p_tokenization_id": string };
+          Returns: Json;
+        };
       "transfers_to_reconcile": { Args: { "p_stale_after"?: string }; Returns: Json };
       "transfers_to_resend": { Args: Record<PropertyKey, never>; Returns: Json };
       "treasury_token_addresses": { Args: { "p_chain_id": number }; Returns: Json };

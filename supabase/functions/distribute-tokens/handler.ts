@@ -160,6 +160,8 @@ export async function handle(req: Request): Promise<Response> {
         transfers: [],
       });
     }
+    // Work left for the budget: the next run starts now (debounced), not at the next sweep.
+    if (more) await rpc("queue_distribution_run", {});
     crashAt("after_broadcast");
     const outcomes = await settle(
       chain,

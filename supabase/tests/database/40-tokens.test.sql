@@ -1,6 +1,6 @@
 -- Payments and token distribution RPCs: happy paths, errors, roles, and F6/F7/F8/F9 at the SQL level.
 begin;
-select plan(93);
+select plan(103);
 
 select tests.create_user('inv1@test.io') as u1 \gset
 select tests.create_user('inv2@test.io') as u2 \gset
@@ -74,6 +74,18 @@ select is((select payment_status from app.investments where id = ((:'i2'::jsonb)
 select is((select count(*) from app.paystack_events where event_id like '900%'), 6::bigint, 'every distinct event is stored once');
 select is((select count(*)::int from net.http_request_queue where url like '%/functions/v1/distribute-tokens'), 1,
   'a confirmation queues one distribution run, and no second while it waits to be sent');
+-- queue_distribution_run (a run stopped at its budget): debounced like the payment events.
+select tests.authenticate_as_service();
+select is(public.queue_distribution_run(), false, 'one waits already: no second run is queued');
+select tests.clear_authentication();
+update app.settings set value = 'off' where key = 'auto_distribute';
+select tests.authenticate_as_service();
+select is(public.queue_distribution_run(), false, 'auto_distribute off: none');
+select tests.clear_authentication();
+update app.settings set value = 'on' where key = 'auto_distribute';
+select tests.authenticate_as(:'u1');
+select throws_ok($$select public.queue_distribution_run()$$, '42501', null, 'a user cannot queue runs');
+select tests.clear_authentication();
 select tests.authenticate_as(:'u1');
 select throws_ok($$select public.record_paystack_event('{"event":"charge.success","data":{"id":1}}')$$, '42501', null, 'a user cannot record events');
 select tests.authenticate_as(:'adm', 'aal2');
@@ -194,6 +206,17 @@ select throws_ok($$select public.fail_token_transfer('$$ || :'t2' || $$', 'x', t
 select tests.authenticate_as(:'adm', 'aal1');
 select ok(public.token_distribution_report(:'tok') @> jsonb_build_array(jsonb_build_object('user_id', :'u2', 'holdings', '150', 'distributed', '50', 'discrepancy', true)), 'holdings that differ from the distributed sum are flagged');
 select ok(public.token_distribution_report(:'tok') @> jsonb_build_array(jsonb_build_object('user_id', :'u1', 'holdings', '110', 'distributed', '10', 'discrepancy', true)), 'the seeded 100 shows as a discrepancy too');
+-- The report a page at a time: discrepancies first, each row with its cursor, p_after continues.
+select public.token_distribution_report(:'tok', 1) as rp1 \gset
+select is(jsonb_array_length(:'rp1'::jsonb), 1, 'p_limit 1: one row');
+select is((:'rp1'::jsonb) #>> '{0,discrepancy}', 'true', 'discrepancies first');
+select ok((:'rp1'::jsonb) #>> '{0,cursor}' ~ '^0/', 'a paged row carries its cursor');
+select is((select jsonb_agg(r - 'cursor') from jsonb_array_elements(
+             public.token_distribution_report(:'tok', 1) || public.token_distribution_report(:'tok', 1000, (:'rp1'::jsonb) #>> '{0,cursor}')) r),
+          public.token_distribution_report(:'tok'), 'the first page and the rest are the whole report, in order');
+select ok(not (public.token_distribution_report(:'tok') -> 0 ? 'cursor'), 'the whole report has no cursors');
+select throws_ok($$select public.token_distribution_report(null, 0)$$, 'PT400', null, 'p_limit 0 is PT400');
+select throws_ok($$select public.token_distribution_report(null, 10, 'nope')$$, 'PT400', null, 'a bad cursor is PT400');
 select tests.authenticate_as(:'u1');
 select throws_ok($$select public.token_distribution_report()$$, '42501', null, 'a user cannot read the report');
 select tests.authenticate_as_anon();

@@ -2,7 +2,7 @@
 -- the service. Calls use arguments that would fail validation later, so an allowed caller gets past
 -- the gate (any error other than 42501), and a refused one gets 42501.
 begin;
-select plan(252);
+select plan(272);
 
 select tests.create_user('matrix-u1@test.io') as u1 \gset
 select tests.create_user('matrix-u2@test.io') as u2 \gset
@@ -53,6 +53,10 @@ insert into calls values
   ('admin_distribution_history', $$select public.admin_distribution_history('2000-01-02', '2000-01-01')$$, '{admin1,admin2,service}'),
   ('admin_ros_alerts', $$select public.admin_ros_alerts('1999-01-01')$$, '{admin1,admin2,service}'),
   ('token_distribution_report', $$select public.token_distribution_report(gen_random_uuid())$$, '{admin1,admin2,service}'),
+  ('queue_distribution_run', $$select public.queue_distribution_run()$$, '{service}'),
+  ('token_distribution_report (paged)', $$select public.token_distribution_report(gen_random_uuid(), 10, null)$$, '{admin1,admin2,service}'),
+  ('token_audit_targets (a page after a key)', $$select public.token_audit_targets(10, '{"user_id":"00000000-0000-0000-0000-000000000000","tokenization_id":"00000000-0000-0000-0000-000000000000"}')$$, '{service}'),
+  ('record_reconciliation_run (with a range)', $$select public.record_reconciliation_run('{}', '[]', '{"through":null,"pass_complete":false}')$$, '{service}'),
   ('admin_token_alerts', $$select public.admin_token_alerts()$$, '{admin1,admin2,service}'),
   ('admin_audit_log', $$select public.admin_audit_log()$$, '{admin1,admin2,service}'),
   ('admin_paystack_event', $$select public.admin_paystack_event(-1)$$, '{admin1,admin2,service}'),

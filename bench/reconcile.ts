@@ -1,0 +1,140 @@
+// The reconciler at N holders: reconcile-token-distributions called as pg_cron would until its
+// audit completes a pass over every holder, each call within the edge runtime's limits (2 s of CPU,
+// 150 s), beside the baseline in the same run: the same balanceOf calls sent from here in the
+// functions' batches, without the database or the runtime (the chain's own cost of one pass).
+import { hexlify, randomBytes } from "ethers";
+import type postgres from "postgres";
+import { erc20 } from "../supabase/functions/_shared/chain.ts";
+import { JsonRpc } from "../supabase/functions/_shared/json-rpc.ts";
+import type { StackInfo } from "../local/stack.ts";
+import { signJwt } from "../local/jwt.ts";
+
+/** The admin reads the console makes, at this size, as an admin through the gateway. */
+export type AdminRead = { name: string; ms: number; status: number; bytes: number };
+
+export type ReconcileCall = { cpuMs: number; ms: number; audited: number };
+export type ReconcileResult = {
+  holders: number;
+  calls: ReconcileCall[];
+  passMs: number;
+  baselineMs: number;
+  reads: AdminRead[];
+};
+
+/** N holders of the stack's token with a wallet each, their books at 0 as on chain. */
+async function arrange(sql: postgres.Sql, stack: StackInfo, n: number) {
+  // Random addresses: a random wallet's key derivation would take minutes at this size.
+  const wallets = Array.from({ length: n }, () => hexlify(randomBytes(20)));
+  await sql.begin(async (tx) => {
+    const users = await tx<{ id: string }[]>`
+      insert into auth.users (email) select 'rec-bench-' || gen_random_uuid() || '@bench.test'
+        from generate_series(1, ${n}) returning id`;
+    const ids = users.map((u) => u.id);
+    await tx`
+      update app.profiles p set kyc_status = 'verified', wallet_address = w.addr
+        from (select unnest(${ids}::uuid[]) as id, unnest(${wallets}::text[]) as addr) w
+       where p.user_id = w.id`;
+    await tx`insert into app.token_holdings (user_id, tokenization_id, balance)
+             select u, ${stack.tokenization_id}, 0 from unnest(${ids}::uuid[]) u`;
+  });
+  await sql`vacuum analyze app.token_holdings, app.profiles`;
+  return wallets;
+}
+
+async function reconcileCall(stack: StackInfo) {
+  const t = performance.now();
+  const res = await fetch(`${stack.api_url}/functions/v1/reconcile-token-distributions`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${stack.service_role_key}`,
+    },
+    body: "{}",
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`reconciler answered ${res.status}: ${JSON.stringify(body)}`);
+  return {
+    call: {
+      cpuMs: Number(res.headers.get("x-edge-cpu-ms")),
+      ms: performance.now() - t,
+      audited: body.audit.holders_audited as number,
+    },
+    complete: body.audit.pass_complete as boolean,
+  };
+}
+
+export async function benchReconcile(
+  sql: postgres.Sql,
+  stack: StackInfo,
+  n: number,
+): Promise<ReconcileResult> {
+  const wallets = await arrange(sql, stack, n);
+  const [{ holders }] = await sql`select count(*)::int as holders from app.token_holdings`;
+  // Start a pass at the first holder.
+  await sql`update app.token_audit_cursor set after_user_id = null, after_tokenization_id = null,
+              pass_started_at = null, pass_audited = 0`;
+  const calls: ReconcileCall[] = [];
+  const t0 = performance.now();
+  for (let complete = false; !complete && calls.length < 1000;) {
+    const r = await reconcileCall(stack);
+    calls.push(r.call);
+    complete = r.complete;
+  }
+  const passMs = performance.now() - t0;
+
+  const chain = new JsonRpc(stack.chain_rpc_url, 60_000);
+  const t1 = performance.now();
+  await chain.batches<string>(wallets.map((w) => ({
+    method: "eth_call",
+    params: [
+      { to: stack.token_address, data: erc20.encodeFunctionData("balanceOf", [w]) },
+      "latest",
+    ],
+  })));
+  const baselineMs = performance.now() - t1;
+  return { holders, calls, passMs, baselineMs, reads: await adminReads(stack) };
+}
+
+async function adminReads(stack: StackInfo): Promise<AdminRead[]> {
+  const jwt = signJwt({
+    sub: crypto.randomUUID(),
+    role: "authenticated",
+    aal: "aal2",
+    app_metadata: { role: "admin" },
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  }, stack.jwt_secret);
+  const tok = stack.tokenization_id;
+  const reads: [string, string, Record<string, unknown>][] = [
+    ["token_distribution_report (whole)", "token_distribution_report", { p_tokenization_id: tok }],
+    ["token_distribution_report (p_limit 1000)", "token_distribution_report", {
+      p_tokenization_id: tok,
+      p_limit: 1000,
+    }],
+    ["admin_distribution_report_page", "admin_distribution_report_page", {
+      p_tokenization_id: tok,
+    }],
+    ["admin_token_alerts", "admin_token_alerts", {}],
+    ["admin_overview", "admin_overview", {}],
+  ];
+  const out: AdminRead[] = [];
+  for (const [label, name, args] of reads) {
+    const t = performance.now();
+    const res = await fetch(`${stack.api_url}/rest/v1/rpc/${name}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        apikey: stack.anon_key,
+        authorization: `Bearer ${jwt}`,
+      },
+      body: JSON.stringify(args),
+    });
+    const body = await res.arrayBuffer();
+    out.push({
+      name: label,
+      ms: performance.now() - t,
+      status: res.status,
+      bytes: body.byteLength,
+    });
+  }
+  return out;
+}
