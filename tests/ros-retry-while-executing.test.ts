@@ -34,7 +34,7 @@ Deno.test("a retry during a running executor answers 409 within seconds, and wor
     let locked = () => {};
     const holding = new Promise<void>((r) => locked = r);
     const held = executor.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(7301, 0)`;
+      await tx`select app.lock_ros_executor(true)`;
       locked();
       await released;
     });

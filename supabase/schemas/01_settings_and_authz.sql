@@ -15,14 +15,23 @@ on conflict (key) do nothing;
 -- plpgsql, not sql: a sql function with its own search_path is never inlined, and is parsed and
 -- planned again in every transaction that calls it (~50 us, twice per Paystack event); plpgsql
 -- keeps its plan for the session.
+-- Each setting's default is its row, inserted once by the schema file that owns the setting; a
+-- read never supplies a default of its own, so a missing row is an error (55000), not a silent
+-- second default.
 create or replace function app.setting(p_key text)
 returns text
 language plpgsql
 stable
 set search_path = ''
 as $$
+declare
+  v_value text;
 begin
-  return (select s.value from app.settings s where s.key = p_key);
+  select s.value into v_value from app.settings s where s.key = p_key;
+  if v_value is null then
+    raise exception 'setting % is missing from app.settings', p_key using errcode = '55000';
+  end if;
+  return v_value;
 end
 $$;
 
@@ -47,7 +56,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select coalesce(app.setting('business_time_zone'), 'Africa/Lagos')
+  select app.setting('business_time_zone')
 $$;
 
 create or replace function app.business_today()

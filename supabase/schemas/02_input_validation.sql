@@ -51,7 +51,7 @@ begin
   if p_value < 0 then
     perform app.fail('PT400', format('%s cannot be negative', p_name));
   end if;
-  if p_value > coalesce(app.setting('max_money')::numeric, 999999999999.99) then
+  if p_value > app.setting('max_money')::numeric then
     perform app.fail('PT400', format('%s is larger than the most one operation may move', p_name));
   end if;
 end
@@ -133,13 +133,57 @@ begin
 end
 $$;
 
+-- An Ethereum address as stored: 0x and 40 lowercase hex digits (given in any case, trimmed).
+create or replace function app.is_address(p_value text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(p_value ~ '^0x[0-9a-f]{40}$', false)
+$$;
+
+create or replace function app.require_address(p_value text, p_message text)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_addr text := pg_catalog.lower(pg_catalog.btrim(coalesce(p_value, '')));
+begin
+  if not app.is_address(v_addr) then
+    perform app.fail('PT400', p_message);
+  end if;
+  return v_addr;
+end
+$$;
+
+-- A signed transaction as given to the database: its 32-byte hash (returned lowercase) and its
+-- raw bytes in 0x hex.
+create or replace function app.require_signed_tx(p_tx_hash text, p_raw_tx text)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_hash text := pg_catalog.lower(coalesce(p_tx_hash, ''));
+begin
+  if v_hash !~ '^0x[0-9a-f]{64}$' or coalesce(p_raw_tx, '') !~ '^0x[0-9a-fA-F]+$' then
+    perform app.fail('PT400', 'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex');
+  end if;
+  return v_hash;
+end
+$$;
+
 create or replace function app.max_reference_length()
 returns int
 language sql
 stable
 set search_path = ''
 as $$
-  select coalesce(app.setting('max_reference_length')::int, 200)
+  select app.setting('max_reference_length')::int
 $$;
 
 create or replace function app.max_note_length()
@@ -148,7 +192,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select coalesce(app.setting('max_note_length')::int, 2000)
+  select app.setting('max_note_length')::int
 $$;
 
 -- A time given as text: an explicit offset or zone name is honoured; a time without one is read

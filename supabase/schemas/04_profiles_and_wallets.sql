@@ -71,9 +71,7 @@ declare
   v_given text := btrim(coalesce(p_address, ''));
   v_addr text := lower(v_given);
 begin
-  if v_given !~ '^0x[0-9a-fA-F]{40}$' then
-    perform app.fail('PT400', 'wallet address must be 0x followed by 40 hex digits');
-  end if;
+  perform app.require_address(v_given, 'wallet address must be 0x followed by 40 hex digits');
   -- Mixed case is an EIP-55 checksum: one that does not match is a typo, and tokens sent to the
   -- mistyped address are lost.
   if not app.eip55_ok(v_given) then

@@ -44,7 +44,7 @@ declare
   v_funded bigint;
   v_balance numeric;
   v_stake uuid := gen_random_uuid();
-  v_max numeric := coalesce(app.setting('default_max_return_percent')::numeric, 200);
+  v_max numeric := app.setting('default_max_return_percent')::numeric;
 begin
   if p_amount is null then
     perform app.fail('PT400', 'p_amount is required');

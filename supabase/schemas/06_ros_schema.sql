@@ -97,10 +97,39 @@ create trigger ros_payouts_references after insert on app.ros_payouts
   referencing new table as new_payouts
   for each statement execute function app.check_payout_references();
 
--- Lock keys (transaction-level advisory locks only: session locks break behind Supavisor).
+-- Lock keys (transaction-level advisory locks only: session locks break behind Supavisor), taken
+-- only through the functions below.
 -- (7301, 0): one slot executor at a time, so two runs never post to the same wallets at once.
 -- (7302, slot id): held while a part of a slot pays; other sessions see a PENDING slot whose first
 --   part is being paid (not committed yet) as EXECUTING. From then on EXECUTING is stored.
+
+-- The executor's lock: waited for (p_wait) or tried; returns whether it is held.
+create or replace function app.lock_ros_executor(p_wait boolean)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_wait then
+    perform pg_catalog.pg_advisory_xact_lock(7301, 0);
+    return true;
+  end if;
+  return pg_catalog.pg_try_advisory_xact_lock(7301, 0);
+end
+$$;
+
+-- The slots' locks, in id order (two callers never wait on each other's in opposite order).
+create or replace function app.lock_ros_slots(p_slot_ids bigint[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform pg_catalog.pg_advisory_xact_lock(7302, id::int)
+     from (select distinct u.id from unnest(p_slot_ids) as u(id) order by u.id) as ids;
+end
+$$;
+
 create or replace function app.slot_is_executing(p_slot_id bigint)
 returns boolean
 language sql

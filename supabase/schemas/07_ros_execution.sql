@@ -28,7 +28,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select app.budget_within_timeout(coalesce(app.setting('ros_call_budget'), '60 seconds')::interval, 0.5)
+  select app.budget_within_timeout(app.setting('ros_call_budget')::interval, 0.5)
 $$;
 
 -- The last stake id of the part that starts after p_after (null: from the first stake), or null
@@ -179,7 +179,7 @@ declare
   v_total numeric[];
   v_seqscan text := pg_catalog.current_setting('enable_seqscan');
 begin
-  perform pg_catalog.pg_advisory_xact_lock(7302, id::int) from unnest(p_slot_ids) as id;
+  perform app.lock_ros_slots(p_slot_ids);
   update app.ros_slots
      set runs = runs + 1, started_at = pg_catalog.clock_timestamp(), status = 'EXECUTING'
    where id = any(p_slot_ids) and status = 'PENDING';
@@ -275,7 +275,7 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_per_pass int := greatest(coalesce(app.setting('ros_slots_per_pass')::int, 10), 1);
+  v_per_pass int := greatest(app.setting('ros_slots_per_pass')::int, 1);
   v_lead app.ros_slots;
 begin
   select * into v_lead from app.ros_slots s
@@ -320,7 +320,7 @@ set search_path = ''
 as $$
 declare
   v_deadline timestamptz := pg_catalog.statement_timestamp() + app.ros_call_budget();
-  v_base int := greatest(coalesce(app.setting('ros_part_stakes')::int, 50000), 1);
+  v_base int := greatest(app.setting('ros_part_stakes')::int, 1);
   v_group bigint[];
   v_slot bigint;
   v_slots int;
@@ -382,7 +382,7 @@ begin
   end if;
   -- One executor at a time; a concurrent call returns 0 at once: the running one takes every
   -- due slot, including any that became due meanwhile.
-  if not pg_catalog.pg_try_advisory_xact_lock(7301, 0) then
+  if not app.lock_ros_executor(false) then
     return 0;
   end if;
   return pg_catalog.cardinality(app.pay_slot_parts(coalesce(p_now, pg_catalog.now())));

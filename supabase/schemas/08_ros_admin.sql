@@ -404,7 +404,7 @@ begin
   -- The bound is for this wait only: the payment itself must not fail on a short row-lock wait.
   perform pg_catalog.set_config('lock_timeout', '5s', true);
   begin
-    perform pg_catalog.pg_advisory_xact_lock(7301, 0);
+    perform app.lock_ros_executor(true);
   exception when lock_not_available then
     perform app.fail('PT409', 'slots are executing right now',
       'retry in a few seconds: the executor pays in parts of a few seconds each');

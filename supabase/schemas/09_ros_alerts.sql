@@ -68,7 +68,7 @@ as $$
 declare
   v_start timestamptz := pg_catalog.clock_timestamp();
   v_budget interval := app.budget_within_timeout(
-    coalesce(app.setting('ros_count_budget'), '30 seconds')::interval, 0.25);
+    app.setting('ros_count_budget')::interval, 0.25);
   v_today date := app.business_today();
   v_id bigint;
   v_counted int := 0;
@@ -102,11 +102,11 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_overdue interval := coalesce(app.setting('overdue_slot_after'), '5 minutes')::interval;
+  v_overdue interval := app.setting('overdue_slot_after')::interval;
   v_today date := app.business_today();
   v_start timestamptz := pg_catalog.clock_timestamp();
   v_budget interval := app.budget_within_timeout(
-    coalesce(app.setting('ros_alerts_count_budget'), '2 seconds')::interval, 0.25);
+    app.setting('ros_alerts_count_budget')::interval, 0.25);
   v_slot app.ros_slots;
   v_count record;
   v_ids bigint[] := '{}'::bigint[];

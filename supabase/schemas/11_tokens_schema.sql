@@ -324,9 +324,7 @@ declare
   v_addr text := lower(btrim(coalesce(p_address, '')));
 begin
   perform app.require_service('only the service role registers the treasury');
-  if v_addr !~ '^0x[0-9a-f]{40}$' then
-    perform app.fail('PT400', 'p_address must be 0x followed by 40 hex digits');
-  end if;
+  perform app.require_address(v_addr, 'p_address must be 0x followed by 40 hex digits');
   insert into app.treasury_accounts (address) values (v_addr) on conflict do nothing;
   return jsonb_build_object('address', v_addr,
     'wallets_using_it', (select count(*) from app.profiles where wallet_address = v_addr));

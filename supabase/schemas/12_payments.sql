@@ -23,9 +23,7 @@ begin
     perform app.fail('PT400', 'p_property_id is required');
   end if;
   perform app.require_text(p_property_id, 'p_property_id', app.max_reference_length());
-  if v_addr !~ '^0x[0-9a-f]{40}$' then
-    perform app.fail('PT400', 'p_token_address must be 0x followed by 40 hex digits');
-  end if;
+  perform app.require_address(v_addr, 'p_token_address must be 0x followed by 40 hex digits');
   if p_chain_id is null or p_chain_id <= 0 then
     perform app.fail('PT400', 'p_chain_id must be positive');
   end if;

@@ -65,9 +65,7 @@ declare
   v_short jsonb;
 begin
   perform app.require_service('only the service role claims distributions');
-  if v_signer !~ '^0x[0-9a-f]{40}$' then
-    perform app.fail('PT400', 'p_signer must be the treasury address');
-  end if;
+  perform app.require_address(v_signer, 'p_signer must be the treasury address');
   if p_chain_id is null or p_chain_id <= 0 or p_chain_nonce is null or p_chain_nonce < 0 then
     perform app.fail('PT400', 'p_chain_id and p_chain_nonce are required');
   end if;
@@ -79,7 +77,7 @@ begin
   perform app.require_whole(p_treasury_native_balance, 'p_treasury_native_balance', false);
   if p_treasury_token_balances is not null and (jsonb_typeof(p_treasury_token_balances) <> 'object'
      or exists (select 1 from jsonb_each(p_treasury_token_balances) b
-                 where b.key !~* '^0x[0-9a-f]{40}$' or jsonb_typeof(b.value) not in ('string', 'number')
+                 where not app.is_address(lower(b.key)) or jsonb_typeof(b.value) not in ('string', 'number')
                     or (b.value #>> '{}') !~ '^[0-9]{1,78}$')) then
     perform app.fail('PT400', 'p_treasury_token_balances must map token addresses to whole balances');
   end if;
@@ -244,11 +242,8 @@ set search_path = ''
 as $$
 declare
   v_t app.token_transfers;
-  v_hash text := lower(coalesce(p_tx_hash, ''));
+  v_hash text := app.require_signed_tx(p_tx_hash, p_raw_tx);
 begin
-  if v_hash !~ '^0x[0-9a-f]{64}$' or coalesce(p_raw_tx, '') !~ '^0x[0-9a-fA-F]+$' then
-    perform app.fail('PT400', 'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex');
-  end if;
   select * into v_t from app.token_transfers where id = p_transfer_id for update;
   if v_t.id is null then
     perform app.fail('PT404', 'no such transfer');
@@ -556,7 +551,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select coalesce(app.setting('reconcile_page')::int, 200)
+  select app.setting('reconcile_page')::int
 $$;
 revoke all on function public.transfers_to_reconcile(interval) from public;
 grant execute on function public.transfers_to_reconcile(interval) to service_role;

@@ -13,12 +13,10 @@ set search_path = ''
 as $$
 declare
   v_t app.token_transfers;
-  v_hash text := lower(coalesce(p_tx_hash, ''));
+  v_hash text;
 begin
   perform app.require_service('only the service role records transfer attempts');
-  if v_hash !~ '^0x[0-9a-f]{64}$' or coalesce(p_raw_tx, '') !~ '^0x[0-9a-fA-F]+$' then
-    perform app.fail('PT400', 'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex');
-  end if;
+  v_hash := app.require_signed_tx(p_tx_hash, p_raw_tx);
   select * into v_t from app.token_transfers where id = p_transfer_id for update;
   if v_t.id is null then
     perform app.fail('PT404', 'no such transfer');

@@ -20,8 +20,7 @@ select cron.schedule('verify-pending-payments', '*/2 * * * *', $$
   select app.invoke_function('verify-pending-payments', '{}'::jsonb)
    where exists (select 1 from app.investments
                   where payment_status = 'pending'
-                    and created_at <= now() - coalesce(app.setting('paystack_verify_after')::interval,
-                                                       interval '10 minutes'))
+                    and created_at <= now() - app.setting('paystack_verify_after')::interval)
 $$);
 
 -- Operator alerts (18_operator_alerts.sql): every minute, new alerts, reminders and resolutions to

@@ -178,19 +178,22 @@ $$;
 -- is already waiting to be sent: a burst of payments queues one run, not one each (a waiting
 -- request is a row of net.http_request_queue until pg_net takes it). The run is for everyone
 -- claimable, so no payment waits for another's run; the claim decides who distributes (F9).
--- A transaction-level try-lock keeps two concurrent payments from both queueing one.
+-- A transaction-level try-lock keeps two concurrent payments from both queueing one. Returns
+-- whether this call queued the run.
 create or replace function app.queue_distribution()
-returns void
+returns boolean
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if coalesce(app.setting('auto_distribute'), 'on') = 'on'
+  if app.setting('auto_distribute') = 'on'
      and pg_catalog.pg_try_advisory_xact_lock(7304)
      and not exists (select 1 from net.http_request_queue q
                       where q.url like '%/functions/v1/distribute-tokens') then
     perform app.invoke_function('distribute-tokens', '{}'::jsonb);
+    return true;
   end if;
+  return false;
 end
 $$;
 
@@ -203,14 +206,9 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_before bigint := (select count(*) from net.http_request_queue q
-                       where q.url like '%/functions/v1/distribute-tokens');
 begin
   perform app.require_service('only the service role queues distribution runs');
-  perform app.queue_distribution();
-  return (select count(*) from net.http_request_queue q
-           where q.url like '%/functions/v1/distribute-tokens') > v_before;
+  return app.queue_distribution();
 end
 $$;
 comment on function public.queue_distribution_run() is

@@ -20,8 +20,7 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  v_after interval := coalesce(p_older_than, app.setting('paystack_verify_after')::interval,
-                               interval '10 minutes');
+  v_after interval := coalesce(p_older_than, app.setting('paystack_verify_after')::interval);
 begin
   perform app.require_service('only the service role runs the verify sweep');
   if p_limit is null or p_limit < 1 or p_limit > 500 then
@@ -90,8 +89,8 @@ stable
 set search_path = ''
 as $$
 declare
-  v_window interval := coalesce(app.setting('paystack_payment_window')::interval, interval '24 hours');
-  v_silence interval := coalesce(app.setting('paystack_silence_alert_after')::interval, interval '6 hours');
+  v_window interval := app.setting('paystack_payment_window')::interval;
+  v_silence interval := app.setting('paystack_silence_alert_after')::interval;
   v_last_event timestamptz := (select max(e.received_at) from app.paystack_events e
                                 where e.source = 'webhook');
 begin

@@ -89,9 +89,9 @@ stable
 set search_path = ''
 as $$
 declare
-  v_stall interval := coalesce(app.setting('distribution_stall_after')::interval, interval '15 minutes');
-  v_stale interval := coalesce(app.setting('reconciliation_stale_after')::interval, interval '15 minutes');
-  v_slot interval := coalesce(app.setting('slot_stall_after')::interval, interval '10 minutes');
+  v_stall interval := app.setting('distribution_stall_after')::interval;
+  v_stale interval := app.setting('reconciliation_stale_after')::interval;
+  v_slot interval := app.setting('slot_stall_after')::interval;
   v_last_claim timestamptz := (select t.created_at from app.token_transfers t
                                 order by t.created_at desc limit 1);
   v_last_run timestamptz := (select r.started_at from app.reconciliation_runs r order by r.id desc limit 1);
@@ -245,7 +245,7 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_reminder interval := coalesce(app.setting('alert_reminder_after')::interval, interval '4 hours');
+  v_reminder interval := app.setting('alert_reminder_after')::interval;
   v_due record;
   v_body jsonb;
   v_headers jsonb;

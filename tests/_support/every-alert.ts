@@ -44,8 +44,9 @@ export async function seedEveryAlert(sql: postgres.Sql, holders: number): Promis
   const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
   const address = (n: number) => `0x${hex(n, 40)}`;
   const signer = `0x${"ab".repeat(20)}`;
-  const previousSilence = await sql`select value from app.settings
-                                     where key = 'paystack_silence_alert_after'`;
+  // Every setting has its row (app.setting refuses a missing one): it is changed and put back.
+  const [previousSilence] = await sql`select value from app.settings
+                                       where key = 'paystack_silence_alert_after'`;
 
   const ids = await sql.begin(async (tx) => {
     const [report] = await tx`
@@ -171,8 +172,7 @@ export async function seedEveryAlert(sql: postgres.Sql, holders: number): Promis
       values ('charge.success', ${`every-alert-${tag}`}, ${`NOPE-${tag}`}, '{}', 'unprocessable',
               'amount is not a whole number of kobo', now() - interval '1 day')
       returning id`;
-    await tx`insert into app.settings (key, value) values ('paystack_silence_alert_after', '1 second')
-             on conflict (key) do update set value = excluded.value`;
+    await tx`update app.settings set value = '1 second' where key = 'paystack_silence_alert_after'`;
     return {
       report: report.id as string,
       alerts: alerts.id as string,
@@ -202,10 +202,8 @@ export async function seedEveryAlert(sql: postgres.Sql, holders: number): Promis
         await tx`delete from app.treasury_state where chain_id = ${chainId}`;
         await tx`delete from app.paystack_events where id = ${ids.event}`;
         await tx`delete from app.tokenizations where id = any (${toks}::uuid[])`;
-        if (previousSilence.length) {
-          await tx`update app.settings set value = ${previousSilence[0].value}
-                    where key = 'paystack_silence_alert_after'`;
-        } else await tx`delete from app.settings where key = 'paystack_silence_alert_after'`;
+        await tx`update app.settings set value = ${previousSilence.value}
+                  where key = 'paystack_silence_alert_after'`;
       });
     },
   };

@@ -1,6 +1,6 @@
 -- The platform layer: Supabase-compatible auth helpers, health(), deny-by-default privileges.
 begin;
-select plan(12);
+select plan(15);
 
 -- auth.* read the claims exactly as Supabase's definitions do.
 select set_config('request.jwt.claims',
@@ -30,6 +30,14 @@ select tests.clear_authentication();
 -- net.http_post only queues; delivery happens after commit (tested end to end in Deno).
 select cmp_ok(net.http_post('http://127.0.0.1:9/x', '{"a":1}'::jsonb), '>', 0::bigint, 'net.http_post queues a request');
 select is((select body from net.http_request_queue order by id desc limit 1), '{"a":1}'::jsonb, 'the queued body is kept');
+
+-- A setting's default is its row: the reader never falls back to a default of its own.
+select is(app.setting('auto_distribute'), 'on', 'a setting reads its row');
+delete from app.settings where key = 'max_note_length';
+select throws_ok($$select app.setting('max_note_length')$$, '55000',
+  'setting max_note_length is missing from app.settings', 'a missing setting is an error, not a default');
+select throws_ok($$select app.max_note_length()$$, '55000', null,
+  'a rule that reads a missing setting fails instead of using a copy of the default');
 
 select * from finish();
 rollback;

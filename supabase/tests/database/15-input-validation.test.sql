@@ -1,6 +1,6 @@
 -- The shared input rules (issue 9): one helper per kind of value, and the RPCs that use them.
 begin;
-select plan(49);
+select plan(56);
 set local timezone = 'UTC';
 
 select tests.create_user('validation-u1@test.io') as u1 \gset
@@ -90,6 +90,19 @@ select throws_ok($$select public.set_my_wallet_address('0x0000000000000000000000
 select lives_ok($$select public.set_my_wallet_address('0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb')$$,
   'and takes a checksummed address');
 select tests.clear_authentication();
+
+-- Addresses and signed transactions: one rule each, shared by every RPC that takes one.
+select ok(app.is_address('0x' || repeat('ab', 20)), 'a lowercase address is an address');
+select ok(not app.is_address('0x' || repeat('AB', 20)), 'a stored address is lowercase');
+select ok(not app.is_address(null), 'null is not an address');
+select is(app.require_address('  0x' || repeat('Ab', 20) || ' ', 'bad'), '0x' || repeat('ab', 20),
+  'a given address is trimmed and lowercased');
+select throws_ok($$select app.require_address('0x' || repeat('a', 39), 'p_x must be an address')$$,
+  'PT400', 'p_x must be an address', 'an address one digit short is refused with the caller''s message');
+select is(app.require_signed_tx('0x' || repeat('CD', 32), '0x02f8'), '0x' || repeat('cd', 32),
+  'a signed transaction''s hash is lowercased');
+select throws_ok($$select app.require_signed_tx('0x' || repeat('cd', 32), '02f8')$$, 'PT400',
+  'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex', 'raw bytes without 0x are refused');
 
 select * from finish();
 rollback;
