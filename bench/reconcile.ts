@@ -8,6 +8,7 @@ import { erc20 } from "../supabase/functions/_shared/chain.ts";
 import { JsonRpc } from "../supabase/functions/_shared/json-rpc.ts";
 import type { StackInfo } from "../local/stack.ts";
 import { signJwt } from "../local/jwt.ts";
+import { verifiedInvestors } from "./token-distribution.ts";
 
 /** The admin reads the console makes, at this size, as an admin through the gateway. */
 export type AdminRead = { name: string; ms: number; status: number; bytes: number };
@@ -26,14 +27,7 @@ async function arrange(sql: postgres.Sql, stack: StackInfo, n: number) {
   // Random addresses: a random wallet's key derivation would take minutes at this size.
   const wallets = Array.from({ length: n }, () => hexlify(randomBytes(20)));
   await sql.begin(async (tx) => {
-    const users = await tx<{ id: string }[]>`
-      insert into auth.users (email) select 'rec-bench-' || gen_random_uuid() || '@bench.test'
-        from generate_series(1, ${n}) returning id`;
-    const ids = users.map((u) => u.id);
-    await tx`
-      update app.profiles p set kyc_status = 'verified', wallet_address = w.addr
-        from (select unnest(${ids}::uuid[]) as id, unnest(${wallets}::text[]) as addr) w
-       where p.user_id = w.id`;
+    const ids = await verifiedInvestors(tx, "rec-bench-", wallets);
     await tx`insert into app.token_holdings (user_id, tokenization_id, balance)
              select u, ${stack.tokenization_id}, 0 from unnest(${ids}::uuid[]) u`;
   });

@@ -28,19 +28,29 @@ export type TokenResult = {
   confirmed: number;
 };
 
+/** One KYC-verified investor per wallet, in one statement each; returns their ids in order. */
+export async function verifiedInvestors(
+  tx: postgres.TransactionSql,
+  emailPrefix: string,
+  wallets: string[],
+): Promise<string[]> {
+  const users = await tx<{ id: string }[]>`
+    insert into auth.users (email) select ${emailPrefix}::text || gen_random_uuid()::text || '@bench.test'
+      from generate_series(1, ${wallets.length}) returning id`;
+  const ids = users.map((u) => u.id);
+  await tx`
+    update app.profiles p set kyc_status = 'verified', wallet_address = w.addr
+      from (select unnest(${ids}::uuid[]) as id, unnest(${wallets}::text[]) as addr) w
+     where p.user_id = w.id`;
+  return ids;
+}
+
 /** N confirmed investments of N verified investors with wallets; returns the investors' ids. */
 export async function arrange(sql: postgres.Sql, stack: StackInfo, n: number): Promise<string[]> {
   const wallets = Array.from({ length: n }, () => Wallet.createRandom().address.toLowerCase());
   return await sql.begin(async (tx) => {
     await tx`update app.settings set value = 'off' where key = 'auto_distribute'`;
-    const users = await tx<{ id: string }[]>`
-      insert into auth.users (email) select 'tok-bench-' || gen_random_uuid() || '@bench.test'
-        from generate_series(1, ${n}) returning id`;
-    const ids = users.map((u) => u.id);
-    await tx`
-      update app.profiles p set kyc_status = 'verified', wallet_address = w.addr
-        from (select unnest(${ids}::uuid[]) as id, unnest(${wallets}::text[]) as addr) w
-       where p.user_id = w.id`;
+    const ids = await verifiedInvestors(tx, "tok-bench-", wallets);
     await tx`
       insert into app.investments (user_id, tokenization_id, tokens, amount, amount_subunit, currency, reference,
                                    payment_status, confirmed_at)

@@ -2,7 +2,6 @@
 // edge runtime at its CPU limit), later runs and the reconciler finish the work, the tokens arrive exactly once, and more runs change nothing.
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { Interface, Transaction, Wallet } from "ethers";
 import { restartCluster } from "../local/stack/postgres.ts";
 import { db, rpcHttp, stack } from "./_support/stack.ts";
 
@@ -19,9 +18,9 @@ import {
   holdings,
   invest,
   newInvestor,
+  offBookTransfer,
   onChain,
   reconcile,
-  sendRawAndMine,
   sendWebhook,
   status,
   tokenInvariants,
@@ -105,23 +104,7 @@ Deno.test("an off-book transfer from the treasury is flagged, never repaired by 
   await distribute({ user_id: investor.id });
   assert.equal(await status(sql, inv.investment_id), "tokens_distributed");
   // Someone moves tokens from the treasury outside the pipeline, to this investor's wallet.
-  const w = new Wallet(stack.treasury_private_key);
-  const nonce = BigInt(await chain.call<string>("eth_getTransactionCount", [w.address, "pending"]));
-  const tx = Transaction.from({
-    type: 2,
-    chainId: BigInt(stack.chain_id),
-    nonce: Number(nonce),
-    to: stack.token_address,
-    data: new Interface(["function transfer(address,uint256)"]).encodeFunctionData("transfer", [
-      investor.wallet,
-      5n,
-    ]),
-    gasLimit: 100_000n,
-    maxFeePerGas: 20_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
-  });
-  tx.signature = w.signingKey.sign(tx.unsignedHash);
-  assert.equal(await sendRawAndMine(tx.serialized), "0x1");
+  assert.equal(await offBookTransfer(investor.wallet!, 5n), "0x1");
   const r = await reconcile();
   const mine = r.body.discrepancies.filter((d: { user_id?: string; kind: string }) =>
     d.user_id === investor.id || d.kind === "treasury_vs_books"

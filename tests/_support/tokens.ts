@@ -1,5 +1,5 @@
 // Investors, payments and chain checks for the token tests, on the real stack.
-import { Wallet } from "ethers";
+import { Interface, Transaction, Wallet } from "ethers";
 import type postgres from "postgres";
 import { balanceOf, waitForReceipts } from "../../supabase/functions/_shared/chain.ts";
 import { JsonRpc } from "../../supabase/functions/_shared/json-rpc.ts";
@@ -24,6 +24,30 @@ export async function sendRawAndMine(raw: string): Promise<string | undefined> {
   const hash = await chain.call<string>("eth_sendRawTransaction", [raw]);
   const [receipt] = await waitForReceipts(chain, [hash], 20_000);
   return receipt?.status;
+}
+
+/**
+ * Moves `amount` tokens from the treasury to `wallet` outside the pipeline (no claim, no books),
+ * as a leaked key or a manual transfer would; returns the receipt's status.
+ */
+export async function offBookTransfer(wallet: string, amount: bigint): Promise<string | undefined> {
+  const w = new Wallet(stack.treasury_private_key);
+  const nonce = BigInt(await chain.call<string>("eth_getTransactionCount", [w.address, "pending"]));
+  const tx = Transaction.from({
+    type: 2,
+    chainId: BigInt(stack.chain_id),
+    nonce: Number(nonce),
+    to: stack.token_address,
+    data: new Interface(["function transfer(address,uint256)"]).encodeFunctionData("transfer", [
+      wallet,
+      amount,
+    ]),
+    gasLimit: 100_000n,
+    maxFeePerGas: 20_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+  });
+  tx.signature = w.signingKey.sign(tx.unsignedHash);
+  return await sendRawAndMine(tx.serialized);
 }
 
 export type Investor = { id: string; wallet: string | null; jwt: string };
