@@ -1,4 +1,4 @@
--- Input validation in one place (issue 9, CONTRACT "Platform fidelity"): every money, percentage,
+-- Input validation in one place (CONTRACT "Platform fidelity"): every money, percentage,
 -- whole-number, free-text and timestamp argument goes through one helper, so NaN and Infinity,
 -- sub-cent money, oversized keys and zone-less times are refused (PT400) or read the same way by
 -- every RPC. The RPCs call these helpers; none repeats a check of its own.

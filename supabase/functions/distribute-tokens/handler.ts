@@ -64,7 +64,7 @@ export async function handle(req: Request): Promise<Response> {
       feeQuote(chain),
       rpc("treasury_token_addresses", { p_chain_id: Number(env.CHAIN_ID) }) as Promise<string[]>,
     ]);
-    // The treasury guard: what it holds now bounds what may be claimed (13_treasury_guard.sql).
+    // The treasury guard: what it holds now bounds what may be claimed (18_treasury_guard.sql).
     // A token contract that cannot be read is recorded, and the claim skips its investments alone.
     const balances = await treasuryBalances(chain, wallet.address, tokens);
     await rpc("record_token_readability", {

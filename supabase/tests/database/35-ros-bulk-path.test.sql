@@ -1,4 +1,4 @@
--- The slot's bulk path (07_ros_execution, with the checks of 03_ledger and 06_ros_schema): wallets credited per wallet when stakes share one,
+-- The slot's bulk path (08_ros_execution, with the checks of 04_ledger and 07_ros_schema): wallets credited per wallet when stakes share one,
 -- compensation through the anti-join, the size-dependent reference checks (both plans must still
 -- refuse a dangling reference), and a user's payouts read through their stakes.
 begin;

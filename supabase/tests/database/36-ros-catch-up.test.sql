@@ -1,4 +1,4 @@
--- Several due slots paid in one pass (07_ros_execution): the same amounts as one slot after another,
+-- Several due slots paid in one pass (08_ros_execution): the same amounts as one slot after another,
 -- caps reached in the middle of the batch, stakes eligible for only the later slots, per-slot counts
 -- and ledger transactions, and the fall-back to one slot at a time.
 begin;

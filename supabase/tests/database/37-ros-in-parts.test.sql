@@ -1,4 +1,4 @@
--- Slots paid in parts (07_ros_execution): a call pays parts of `ros_part_stakes` stakes until its
+-- Slots paid in parts (08_ros_execution): a call pays parts of `ros_part_stakes` stakes until its
 -- `ros_call_budget` is spent; the slot is stored EXECUTING between calls with its counts growing,
 -- COMPLETED with its last part, FAILED with the reason (earlier parts stay paid); a retry that its
 -- budget cannot finish is handed to the executor (queued); a call cancelled mid-part pays nothing

@@ -1,4 +1,4 @@
--- ROS alerts within a budget (09_ros_alerts): a completed slot's count (missing, eligible) reads
+-- ROS alerts within a budget (10_ros_alerts): a completed slot's count (missing, eligible) reads
 -- every stake, so admin_ros_alerts counts live only within `ros_alerts_count_budget` and takes the
 -- count kept by app.count_ros_slots (run by app.deliver_alerts) for the rest; a kept count of an
 -- older version of the slot (a retry since) is stale and counted again first.

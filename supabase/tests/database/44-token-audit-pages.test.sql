@@ -1,4 +1,4 @@
--- The reconciler's audit in pages (14_reconciliation): token_audit_targets pages holders in
+-- The reconciler's audit in pages (22_holder_audit): token_audit_targets pages holders in
 -- (user_id, tokenization_id) order from the stored cursor or p_after; record_reconciliation_run
 -- records which holders a run audited and moves the cursor, back to the first holder when a pass
 -- is complete; a holder's discrepancy stands until a later run audits that holder again

@@ -1,28 +1,43 @@
--- Paystack's events: how every signed event is identified, checked and applied to its
--- investment, exactly once, in whatever order and however often Paystack delivers it.
---
--- Guarantees:
--- - Identity (CONTRACT "Paystack events as sent"): (event, data.id) when Paystack sends an id,
---   otherwise (event, a digest of data). A second delivery is `duplicate` and changes nothing.
--- - Nothing signed is lost: every event is stored, whatever its shape. What cannot be applied gets
---   outcome `ignored` (a type we do not act on), `unknown_reference` or `unprocessable` (with its
---   reason); nothing in an event raises an error, and no payload value reaches a btree key unbounded.
--- - Every event that moves an investment takes the investment's row lock first, the lock a
---   distribution claim takes too: between a reversal and a claim exactly one wins.
---
--- How the events move an investment (payment_status; refund_hold holds back the claim):
---
--- | event                        | pending / confirmed / amount_mismatch / disputed      | distributing / tokens_distributed |
--- |------------------------------|-------------------------------------------------------|-----------------------------------|
--- | charge.success               | pending -> confirmed, or amount_mismatch              | duplicate                         |
--- | refund.pending / processing  | hold in_progress                                      | nothing                           |
--- | refund.needs-attention       | hold needs_attention (alert refund_needs_attention)   | nothing                           |
--- | refund.failed                | releases an in_progress / needs_attention hold        | nothing                           |
--- | refund.processed, all of it  | refunded                                              | refund_after_distribution         |
--- | refund.processed, part of it | hold partial (alert partial_refund)                   | refund_after_distribution         |
--- | charge.dispute.create/remind | disputed                                              | dispute_after_distribution        |
--- | charge.dispute.resolve       | merchant won: back to confirmed / amount_mismatch;    | won: alert cleared;               |
--- |                              | customer won: refunded                                | lost: refund_after_distribution   |
+-- Payments and token distribution: tokenizations, investments, Paystack events, transfers (the
+-- outbox), nonces and holdings. Token quantities are integer base units: numeric(78,0).
+
+-- Every signed Paystack event, once per identity (app.paystack_event_key): retries are
+-- recognised, never re-applied. event_type and event_id are bounded keys (an over-long value is
+-- stored as its digest), so no payload can exceed a btree key. payload is the event as jsonb can
+-- hold it (sanitised by the webhook: no NUL, no lone surrogate, bounded depth); raw_body is the
+-- body exactly as signed. outcome is what applying it did, reason why it could not be applied.
+create table app.paystack_events (
+  id bigint generated always as identity primary key,
+  event_type text not null,
+  event_id text not null,
+  reference text,
+  payload jsonb not null,
+  outcome text,
+  investment_id uuid,
+  received_at timestamptz not null default now(),
+  -- webhook: a signed delivery; verify: the sweep's answer from GET /transaction/verify.
+  source text not null default 'webhook' check (source in ('webhook', 'verify')),
+  reason text,
+  raw_body text,
+  -- An admin dismissed the alert of an event that could not be applied (admin_dismiss_paystack_event).
+  dismissed_at timestamptz,
+  unique (event_type, event_id)
+);
+-- paystack_event_unprocessable: the open ones.
+create index paystack_events_unapplied on app.paystack_events (received_at)
+  where outcome in ('unprocessable', 'unknown_reference') and dismissed_at is null;
+-- webhook_silent: when the last signed delivery came.
+create index paystack_events_webhook_received on app.paystack_events (received_at)
+  where source = 'webhook';
+alter table app.paystack_events enable row level security;
+-- An investor reads the history of their own investments (public.my_investments): which event,
+-- what it did, when. Never the payload (it names the customer).
+-- (The subquery sees only the caller's own investments, through their policy.)
+create policy paystack_events_owner_reads on app.paystack_events for select to authenticated
+  using (investment_id in (select i.id from app.investments i));
+create index paystack_events_investment on app.paystack_events (investment_id);
+grant select (id, event_type, outcome, investment_id, received_at) on app.paystack_events
+  to authenticated;
 insert into app.settings (key, value) values
   -- The verify sweep asks Paystack about investments still pending this long after creation.
   ('paystack_verify_after', '10 minutes'),

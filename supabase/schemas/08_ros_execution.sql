@@ -6,7 +6,7 @@
 --  * grouping payouts by wallet over a CTE (no statistics: a million index probes): the wallets
 --    are credited from the eligible set, which the planner can estimate;
 --  * per-row reference checks: one hash join for a bulk insert (app.bulk_check, below);
---  * indexes filled in random order: payouts are read through stakes (06_ros_schema.sql), and
+--  * indexes filled in random order: payouts are read through stakes (07_ros_schema.sql), and
 --    entries are inserted in account order.
 
 -- Slots are paid in parts: the stakes in id order, at most `ros_part_stakes` per part, each part
@@ -399,40 +399,6 @@ comment on function public.execute_due_slots(timestamptz) is
   'Concurrent calls never pay a slot twice.';
 revoke all on function public.execute_due_slots(timestamptz) from public;
 grant execute on function public.execute_due_slots(timestamptz) to service_role;
-
--- Statement-level reference checks that stay cheap for a slot of a million rows.
--- (They stand in for per-row foreign keys: see app.check_entry_references in 03_ledger.sql.)
-
--- Whether a statement-level reference check over p_rows new rows should hash the whole
--- referenced table (one sequential pass) rather than probe its index once per row. A probe reads
--- ~4 pages and a sequential pass ~1/8 page per row, so hashing wins from about an eighth of the
--- table's rows on. Small postings (a stake, a funding credit) keep their index probes.
-create or replace function app.bulk_check(p_rows bigint, p_table regclass)
-returns boolean
-language sql
-stable
-set search_path = ''
-as $$
-  select p_rows * 8 >= (select greatest(c.reltuples, 0) from pg_catalog.pg_class c where c.oid = p_table)
-$$;
-
--- Turns nested loops off for the rest of the transaction when p_rows is a bulk share of p_table
--- (the planner otherwise probes the table once per row: 4 s at a million rows, against 1 s for one
--- hash join). Returns the previous setting; the caller puts it back right after its check query.
-create or replace function app.prefer_hash_for_bulk(p_rows bigint, p_table regclass)
-returns text
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_previous text := pg_catalog.current_setting('enable_nestloop');
-begin
-  if app.bulk_check(p_rows, p_table) then
-    perform pg_catalog.set_config('enable_nestloop', 'off', true);
-  end if;
-  return v_previous;
-end
-$$;
 
 -- A part of several due slots in one pass (a catch-up: slots declared late, or an executor that
 -- was down), over the stakes (p_after, p_upto].

@@ -14,7 +14,7 @@ select cron.schedule('reconcile-token-distributions', '*/5 * * * *', $$
   select app.invoke_function('reconcile-token-distributions', '{}'::jsonb)
 $$);
 
--- Missed webhooks: Paystack is asked about investments still pending (17_paystack_verification.sql).
+-- Missed webhooks: Paystack is asked about investments still pending (24_paystack_verification.sql).
 -- Only when some pending investment is old enough to be asked about.
 select cron.schedule('verify-pending-payments', '*/2 * * * *', $$
   select app.invoke_function('verify-pending-payments', '{}'::jsonb)
@@ -23,6 +23,6 @@ select cron.schedule('verify-pending-payments', '*/2 * * * *', $$
                     and created_at <= now() - app.setting('paystack_verify_after')::interval)
 $$);
 
--- Operator alerts (18_operator_alerts.sql): every minute, new alerts, reminders and resolutions to
+-- Operator alerts (28_operator_alerts.sql): every minute, new alerts, reminders and resolutions to
 -- the configured channels through pg_net.
 select cron.schedule('deliver-alerts', '* * * * *', 'select app.deliver_alerts()');

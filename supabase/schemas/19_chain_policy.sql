@@ -149,7 +149,7 @@ $$;
 
 -- What a run left waiting, and why: the confirmed investments it could have claimed (same filters
 -- as the claim) while the chain's fees exceed the cap, or the treasury's balances run short
--- (13_treasury_guard.sql). `distribute-tokens` asks when it claimed less than it could have.
+-- (18_treasury_guard.sql). `distribute-tokens` asks when it claimed less than it could have.
 create or replace function public.distribution_backlog(p_chain_id bigint, p_user_id uuid default null,
   p_tokenization_id uuid default null, p_signer text default null)
 returns jsonb

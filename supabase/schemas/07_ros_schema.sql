@@ -30,7 +30,7 @@ create table app.ros_slots (
   error_count int not null default 0,
   error_message text,
   runs int not null default 0,
-  -- A slot is paid in parts of stakes in id order (07_ros_execution.sql): the last stake id its
+  -- A slot is paid in parts of stakes in id order (08_ros_execution.sql): the last stake id its
   -- current run has covered; null before the first part. Set only while the slot is EXECUTING.
   part_after uuid,
   created_at timestamptz not null default now(),

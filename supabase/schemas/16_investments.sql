@@ -1,0 +1,131 @@
+-- Investments: what an investor paid (Paystack, in kobo) for how many tokens, and the trail of
+-- each one's distribution. The state machine (payment_status) and the functions that move it:
+--
+-- | from                               | to                                   | by                                      |
+-- |------------------------------------|--------------------------------------|-----------------------------------------|
+-- | pending                            | confirmed, amount_mismatch           | charge.success (23_paystack_events)     |
+-- | confirmed                          | distributing                         | claim_token_distributions (20)          |
+-- | distributing                       | tokens_distributed                   | the transfer's confirmation (20)        |
+-- | distributing                       | confirmed; refunded or disputed      | the transfer failed (20); reversed in   |
+-- |                                    | (reversed in flight); failed (twice) | flight or failed twice: never again     |
+-- | pending, confirmed                 | refunded, disputed                   | refunds and disputes (23)               |
+-- | disputed                           | confirmed, amount_mismatch, refunded | charge.dispute.resolve (23)             |
+-- | amount_mismatch, a held confirmed  | confirmed                            | admin_resolve_investment accept (25)    |
+-- | pending, amount_mismatch, disputed | failed                               | admin_resolve_investment cancel (25)    |
+--
+-- tokens_distributed, refunded and failed are final. A refund or dispute after distribution
+-- changes no status: it raises an alert (refund_after_distribution, dispute_after_distribution).
+
+create table app.investments (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id),
+  tokenization_id uuid not null references app.tokenizations (id),
+  tokens numeric(78, 0) not null check (tokens > 0),
+  amount numeric(20, 2) not null check (amount > 0),
+  amount_subunit bigint not null check (amount_subunit > 0),
+  currency text not null,
+  reference text not null unique,
+  payment_status text not null default 'pending' check (payment_status in
+    ('pending', 'confirmed', 'distributing', 'tokens_distributed', 'amount_mismatch', 'failed',
+     'refunded', 'disputed')),
+  transfer_id uuid,
+  -- Why the investment's tokens are held back (never claimed while set), for money that may be on
+  -- its way back: in_progress (refund.pending / refund.processing, until processed or failed),
+  -- needs_attention (refund.needs-attention, or a refund whose amount could not be read: a person
+  -- looks), partial (a processed refund of less than was paid: admin_resolve_investment accepts
+  -- the tokens the kept money pays for, or cancels).
+  refund_hold text check (refund_hold in ('in_progress', 'needs_attention', 'partial')),
+  refund_hold_since timestamptz,
+  -- When the sweep (verify-pending-payments) last asked Paystack about this pending investment.
+  verify_checked_at timestamptz,
+  -- What a won dispute returns a disputed investment to (amount_mismatch stays amount_mismatch).
+  status_before_dispute text,
+  -- A refund or dispute that came after the investment was claimed (distributing or
+  -- tokens_distributed): nothing changes on chain; admin_token_alerts shows it until an admin
+  -- acknowledges it (admin_resolve_investment). If the transfer then fails, the investment
+  -- becomes refunded or disputed instead of claimable again.
+  reversal text check (reversal in ('refund', 'dispute')),
+  -- When the reversal was applied (clock time: after the claim it waited for, if any).
+  reversal_at timestamptz,
+  reversal_acknowledged_at timestamptz,
+  confirmed_at timestamptz,
+  distributed_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  -- distributing and distributed investments always name their transfer; others never do.
+  constraint transfer_matches_status check (
+    (payment_status in ('distributing', 'tokens_distributed')) = (transfer_id is not null))
+);
+create index investments_claimable on app.investments (created_at) where payment_status = 'confirmed';
+-- The verify sweep's order: pending investments asked about least recently first.
+create index investments_pending_verify on app.investments (verify_checked_at nulls first, created_at)
+  where payment_status = 'pending';
+create index investments_user on app.investments (user_id);
+create index investments_transfer on app.investments (transfer_id) where transfer_id is not null;
+alter table app.investments enable row level security;
+create index investments_tokenization on app.investments (tokenization_id);
+-- An investor reads their own investments (public.my_investments, my_token_holdings).
+create policy investments_owner_reads on app.investments for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (id, user_id, tokenization_id, tokens, amount, currency, reference, payment_status,
+              created_at, confirmed_at, distributed_at, transfer_id)
+  on app.investments to authenticated;
+
+-- The per-investment trail: processing (claimed), success (confirmed on chain), failed (released).
+create table app.investment_events (
+  id bigint generated always as identity primary key,
+  investment_id uuid not null references app.investments (id),
+  status text not null check (status in ('processing', 'success', 'failed')),
+  transfer_id uuid,
+  detail text,
+  created_at timestamptz not null default now()
+);
+create index investment_events_investment on app.investment_events (investment_id);
+alter table app.investment_events enable row level security;
+
+create or replace function public.create_investment(p_tokenization_id uuid, p_tokens numeric)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid := app.require_user();
+  v_t app.tokenizations;
+  v_amount numeric;
+  v_inv app.investments;
+begin
+  if p_tokens is null then
+    perform app.fail('PT400', 'p_tokens is required: a positive whole number of tokens (base units)');
+  end if;
+  perform app.require_whole(p_tokens, 'p_tokens', true);
+  select * into v_t from app.tokenizations where id = p_tokenization_id;
+  if v_t.id is null then
+    perform app.fail('PT404', 'no such tokenization', 'check p_tokenization_id');
+  end if;
+  v_amount := p_tokens * v_t.price_per_token / power(10::numeric, v_t.decimals);
+  if v_amount <> round(v_amount, 2) or v_amount < 0.01 then
+    perform app.fail('PT400', 'the price of this many tokens is not a whole number of kobo');
+  end if;
+  if v_amount > 99999999999.99 then
+    perform app.fail('PT400', 'amount too large for one payment');
+  end if;
+  insert into app.investments (user_id, tokenization_id, tokens, amount, amount_subunit, currency, reference)
+  values (v_user, v_t.id, p_tokens, v_amount, (v_amount * 100)::bigint, v_t.currency,
+          'INV-' || upper(replace(gen_random_uuid()::text, '-', '')))
+  returning * into v_inv;
+  return jsonb_build_object(
+    'investment_id', v_inv.id,
+    'reference', v_inv.reference,
+    'tokens', v_inv.tokens::text,
+    'amount', app.money_text(v_inv.amount),
+    'amount_subunit', v_inv.amount_subunit,
+    'currency', v_inv.currency,
+    'payment_status', v_inv.payment_status);
+end
+$$;
+comment on function public.create_investment(uuid, numeric) is
+  'Authenticated: creates a pending investment in p_tokens tokens. Returns {investment_id, reference, '
+  'tokens, amount, amount_subunit (the kobo Paystack charges), currency}; pay with the reference.';
+revoke all on function public.create_investment(uuid, numeric) from public;
+grant execute on function public.create_investment(uuid, numeric) to authenticated;

@@ -1,0 +1,129 @@
+-- Token transfers: the outbox (F8), each signed attempt, and the holdings they add to. The transfer
+-- state machine, enforced by the functions of 20_token_distribution.sql and 21_transfer_recovery.sql:
+--
+-- | from                             | to        | when                                                 |
+-- |----------------------------------|-----------|------------------------------------------------------|
+-- | planned                          | signed    | the signed bytes are recorded (before any broadcast) |
+-- | signed                           | broadcast | the node accepted it (or reported it known)          |
+-- | signed, broadcast                | mined     | a receipt shallower than min_confirmations           |
+-- | signed, broadcast, mined         | confirmed | a receipt min_confirmations deep: holdings added     |
+-- | mined                            | broadcast | its block was reorganised away (same bytes)          |
+-- | planned, signed, broadcast, mined| failed    | it can never be mined (its nonce used by another)    |
+--
+-- confirmed and failed are final; holdings are only ever added to, in the transaction that
+-- confirms.
+insert into app.settings (key, value) values
+  ('transfer_gas_limit', '120000'),
+  ('transfer_max_fee_per_gas', '20000000000'),
+  ('transfer_max_priority_fee_per_gas', '1000000000'),
+  -- 'on': a confirmed payment immediately queues a distribution run for its investor.
+  ('auto_distribute', 'on')
+on conflict (key) do nothing;
+
+create table app.token_holdings (
+  user_id uuid not null references auth.users (id),
+  tokenization_id uuid not null references app.tokenizations (id),
+  balance numeric(78, 0) not null default 0 check (balance >= 0),
+  updated_at timestamptz not null default now(),
+  primary key (user_id, tokenization_id)
+);
+alter table app.token_holdings enable row level security;
+create index token_holdings_tokenization on app.token_holdings (tokenization_id);
+-- An investor reads their own holdings (public.my_token_holdings).
+create policy token_holdings_owner_reads on app.token_holdings for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (user_id, tokenization_id, balance) on app.token_holdings to authenticated;
+
+-- The outbox (F8): everything needed to sign a transfer again to the same bytes is stored before
+-- anything is broadcast, and the signed raw transaction is stored before broadcast too.
+create table app.token_transfers (
+  id uuid primary key default gen_random_uuid(),
+  tokenization_id uuid not null references app.tokenizations (id),
+  user_id uuid not null references auth.users (id),
+  to_address text not null check (to_address ~ '^0x[0-9a-f]{40}$'),
+  token_address text not null,
+  chain_id bigint not null,
+  signer text not null,
+  nonce bigint not null check (nonce >= 0),
+  amount numeric(78, 0) not null check (amount > 0),
+  gas_limit bigint not null,
+  max_fee_per_gas numeric(78, 0) not null,
+  max_priority_fee_per_gas numeric(78, 0) not null,
+  status text not null default 'planned'
+    -- mined: a receipt exists but is shallower than the chain's min_confirmations; final
+    -- (confirmed) only at that depth. A mined transfer whose block is reorganised away goes back to
+    -- broadcast with the same bytes (its nonce may still be mined).
+    check (status in ('planned', 'signed', 'broadcast', 'mined', 'confirmed', 'failed')),
+  tx_hash text check (tx_hash ~ '^0x[0-9a-f]{64}$'),
+  raw_tx text,
+  block_number bigint,
+  nonce_consumed boolean,
+  error text,
+  worker text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  signed_at timestamptz,
+  broadcast_at timestamptz,
+  confirmed_at timestamptz,
+  -- admin_resend_transfer: the recorded bytes of a confirmed transfer reorganised away, to be sent
+  -- again by the next reconciler run (resent_at: when it did).
+  resend_requested_at timestamptz,
+  resent_at timestamptz,
+  constraint signed_has_bytes check (status in ('planned', 'failed') or (tx_hash is not null and raw_tx is not null))
+);
+
+-- The transfer stages, named once. Live: the transfer holds its nonce and is not final yet (it
+-- may still be mined, or is mined but not deep enough). Unmined: nothing of it is in the chain's
+-- latest state yet, so the treasury's balances do not show what it will spend. Arrays from
+-- immutable functions, so that a query's `status = any (...)` is folded to a constant when it is
+-- planned and still matches the partial indexes below.
+create or replace function app.live_transfer_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['planned', 'signed', 'broadcast', 'mined']
+$$;
+
+create or replace function app.unmined_transfer_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['planned', 'signed', 'broadcast']
+$$;
+
+-- One live or confirmed transfer per nonce: a nonce can be mined only once.
+create unique index token_transfers_nonce on app.token_transfers (chain_id, signer, nonce)
+  where status <> 'failed';
+create index token_transfers_open on app.token_transfers (updated_at)
+  where status in ('planned', 'signed', 'broadcast');
+-- Mined transfers waiting for depth: the reconciler looks at them on every run.
+create index token_transfers_mined on app.token_transfers (updated_at) where status = 'mined';
+create index token_transfers_user on app.token_transfers (user_id, tokenization_id);
+-- The newest claim (distribution_stalled).
+create index token_transfers_created on app.token_transfers (created_at);
+alter table app.token_transfers enable row level security;
+create index token_transfers_tokenization on app.token_transfers (tokenization_id);
+-- An investor reads the transaction hash of their own transfers (public.my_investments).
+create policy token_transfers_owner_reads on app.token_transfers for select to authenticated
+  using (user_id = (select auth.uid()));
+grant select (id, user_id, tx_hash) on app.token_transfers to authenticated;
+
+alter table app.investments add constraint investments_transfer_fk
+  foreign key (transfer_id) references app.token_transfers (id);
+
+-- Every signed version of a transfer (the first, and fee-bumped replacements at the same nonce).
+create table app.transfer_attempts (
+  transfer_id uuid not null references app.token_transfers (id),
+  tx_hash text not null check (tx_hash ~ '^0x[0-9a-f]{64}$'),
+  raw_tx text not null,
+  max_fee_per_gas numeric(78, 0),
+  max_priority_fee_per_gas numeric(78, 0),
+  created_at timestamptz not null default now(),
+  primary key (transfer_id, tx_hash)
+);
+create unique index transfer_attempts_hash on app.transfer_attempts (tx_hash);
+alter table app.transfer_attempts enable row level security;
