@@ -8,7 +8,7 @@
 -- | distributing                       | tokens_distributed                   | the transfer's confirmation (20)        |
 -- | distributing                       | confirmed; refunded or disputed      | the transfer failed (20); reversed in   |
 -- |                                    | (reversed in flight); failed (twice) | flight or failed twice: never again     |
--- | pending, confirmed                 | refunded, disputed                   | refunds and disputes (23)               |
+-- | pending, confirmed, amount_mismatch| refunded, disputed                   | refunds and disputes (23)               |
 -- | disputed                           | confirmed, amount_mismatch, refunded | charge.dispute.resolve (23)             |
 -- | amount_mismatch, a held confirmed  | confirmed                            | admin_resolve_investment accept (25)    |
 -- | pending, amount_mismatch, disputed | failed                               | admin_resolve_investment cancel (25)    |
