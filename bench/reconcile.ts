@@ -7,11 +7,26 @@ import type postgres from "postgres";
 import { erc20 } from "../supabase/functions/_shared/chain.ts";
 import { JsonRpc } from "../supabase/functions/_shared/json-rpc.ts";
 import type { StackInfo } from "../local/stack.ts";
-import { signJwt } from "../local/jwt.ts";
+import { type AdminRead, adminReads, type ReadCall } from "./admin-reads.ts";
 import { verifiedInvestors } from "./token-distribution.ts";
 
-/** The admin reads the console makes, at this size, as an admin through the gateway. */
-export type AdminRead = { name: string; ms: number; status: number; bytes: number };
+/** The token reads the console makes: their cost grows with holders. */
+const READS = (stack: StackInfo): ReadCall[] => {
+  const tok = stack.tokenization_id;
+  return [
+    ["token_distribution_report (whole)", "token_distribution_report", { p_tokenization_id: tok }],
+    ["token_distribution_report (p_limit 1000)", "token_distribution_report", {
+      p_tokenization_id: tok,
+      p_limit: 1000,
+    }],
+    ["admin_distribution_report_page", "admin_distribution_report_page", {
+      p_tokenization_id: tok,
+    }],
+    ["admin_tokenizations", "admin_tokenizations", {}],
+    ["admin_token_alerts", "admin_token_alerts", {}],
+    ["admin_overview", "admin_overview", {}],
+  ];
+};
 
 export type ReconcileCall = { cpuMs: number; ms: number; audited: number };
 export type ReconcileResult = {
@@ -86,49 +101,5 @@ export async function benchReconcile(
     ],
   })));
   const baselineMs = performance.now() - t1;
-  return { holders, calls, passMs, baselineMs, reads: await adminReads(stack) };
-}
-
-async function adminReads(stack: StackInfo): Promise<AdminRead[]> {
-  const jwt = signJwt({
-    sub: crypto.randomUUID(),
-    role: "authenticated",
-    aal: "aal2",
-    app_metadata: { role: "admin" },
-    exp: Math.floor(Date.now() / 1000) + 3600,
-  }, stack.jwt_secret);
-  const tok = stack.tokenization_id;
-  const reads: [string, string, Record<string, unknown>][] = [
-    ["token_distribution_report (whole)", "token_distribution_report", { p_tokenization_id: tok }],
-    ["token_distribution_report (p_limit 1000)", "token_distribution_report", {
-      p_tokenization_id: tok,
-      p_limit: 1000,
-    }],
-    ["admin_distribution_report_page", "admin_distribution_report_page", {
-      p_tokenization_id: tok,
-    }],
-    ["admin_token_alerts", "admin_token_alerts", {}],
-    ["admin_overview", "admin_overview", {}],
-  ];
-  const out: AdminRead[] = [];
-  for (const [label, name, args] of reads) {
-    const t = performance.now();
-    const res = await fetch(`${stack.api_url}/rest/v1/rpc/${name}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        apikey: stack.anon_key,
-        authorization: `Bearer ${jwt}`,
-      },
-      body: JSON.stringify(args),
-    });
-    const body = await res.arrayBuffer();
-    out.push({
-      name: label,
-      ms: performance.now() - t,
-      status: res.status,
-      bytes: body.byteLength,
-    });
-  }
-  return out;
+  return { holders, calls, passMs, baselineMs, reads: await adminReads(stack, READS(stack)) };
 }

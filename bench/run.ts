@@ -1,12 +1,15 @@
 // `npm run bench`: every benchmark beside its baselines, on an ephemeral stack, as one table.
 //   npm run bench -- --ros-sizes 10000,100000,1000000 --catch-up 100000,10 --webhook 1000
-//                    --holders 100000 --only ros|catch-up|tokens|finality|webhook|reconcile
+//                    --holders 100000 --cron-day 1000000,10
+//                    --only ros|catch-up|cron-day|tokens|finality|webhook|reconcile
 import postgres from "postgres";
 import { startEphemeralStack } from "../local/ephemeral.ts";
 import { benchCatchUp } from "./ros-catch-up.ts";
+import { benchCronDay } from "./ros-cron-day.ts";
 import { benchRosSlot } from "./ros-slot.ts";
 import { benchFinality } from "./token-finality.ts";
 import { benchReconcile } from "./reconcile.ts";
+import { printReads } from "./admin-reads.ts";
 import { arrange, benchTokens, type CallCost, distributeCall } from "./token-distribution.ts";
 import { benchWebhook, PACED_PER_SECOND } from "./webhook.ts";
 
@@ -23,6 +26,7 @@ const rosSizes = arg("--ros-sizes", "10000,100000,1000000").split(",").map(Numbe
 const loopMax = Number(arg("--loop-max", "100000"));
 const tokenN = Number(arg("--tokens", "1000"));
 const [catchUpN, catchUpK] = arg("--catch-up", "100000,10").split(",").map(Number);
+const [cronDayN, cronDayK] = arg("--cron-day", "1000000,10").split(",").map(Number);
 const only = arg("--only", "all");
 const webhookN = Number(arg("--webhook", "1000"));
 const holdersN = Number(arg("--holders", "100000"));
@@ -143,6 +147,22 @@ try {
       }x | ${r.callsMs.toFixed(0)} | ${(r.callsMs / r.wholeMs).toFixed(1)}x |`,
     );
   }
+  if (only === "all" || only === "cron-day") {
+    const r = await benchCronDay(sql, stack.info, cronDayN, cronDayK);
+    console.log(
+      `\nROS day through pg_cron alone: ${r.slots} slots a minute apart over ${r.stakes} stakes`,
+    );
+    console.log(
+      "| day (s) | slot done after due, max (s) | cron runs | failed runs | longest run (s of 120) | payouts, each once |",
+    );
+    console.log("|---:|---:|---:|---:|---:|---:|");
+    console.log(
+      `| ${(r.dayMs / 1000).toFixed(0)} | ${
+        (r.maxLagMs / 1000).toFixed(0)
+      } | ${r.runs} | ${r.failedRuns} | ${(r.longestRunMs / 1000).toFixed(1)} | ${r.payouts} |`,
+    );
+    printReads(`Admin reads at ${r.stakes} stakes (authenticated: cut at 8 s)`, r.reads);
+  }
   if (only === "all" || only === "reconcile") {
     const r = await benchReconcile(sql, stack.info, holdersN);
     const cpu = r.calls.map((c) => c.cpuMs);
@@ -161,13 +181,7 @@ try {
         (r.passMs / r.baselineMs).toFixed(1)
       }x |`,
     );
-    console.log(`\nAdmin reads at ${r.holders} holders (authenticated: cut at 8 s)`);
-    console.log("| RPC | status | ms | answer (KiB) |\n|---|---:|---:|---:|");
-    for (const x of r.reads) {
-      console.log(
-        `| ${x.name} | ${x.status} | ${x.ms.toFixed(0)} | ${(x.bytes / 1024).toFixed(0)} |`,
-      );
-    }
+    printReads(`Admin reads at ${r.holders} holders (authenticated: cut at 8 s)`, r.reads);
   }
 } finally {
   await sql.end();

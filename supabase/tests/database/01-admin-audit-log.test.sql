@@ -1,5 +1,5 @@
 -- admin_audit_log: the audit trail for the console, newest first, limited; admins at any aal and
--- the service read it (50-role-matrix: nobody else).
+-- the service read it (90-role-matrix: nobody else).
 begin;
 select plan(5);
 

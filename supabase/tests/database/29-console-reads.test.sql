@@ -1,5 +1,5 @@
 -- The console's reads: the overview's keys, the distribution report a page at a time (keyset
--- cursor, filters, sorting, one investor by email, totals), who investors are, their errors. (Roles in 50-role-matrix.)
+-- cursor, filters, sorting, one investor by email, totals), who investors are, their errors. (Roles in 90-role-matrix.)
 begin;
 select plan(20);
 

@@ -1,7 +1,7 @@
 -- Operator alerts: each kind's identity (the same condition seen twice is one alert, gone it is
 -- resolved, back it is new), channels (validation, Vault, secrets never readable), what the job
 -- queues (signed webhook, slack text), the log, acknowledgement and the resend action's errors.
--- (The role matrix of these RPCs is in 50-role-matrix; delivery end to end in tests/operator-alerts.)
+-- (The role matrix of these RPCs is in 90-role-matrix; delivery end to end in tests/operator-alerts.)
 begin;
 select plan(41);
 
