@@ -56,6 +56,7 @@ export async function startEphemeralStack(
     PAYSTACK_API_PORT: "0",
     STACK_WATCH_STDIN: "1",
     ALLOW_FAULT_INJECTION: "1", // test stacks only: lets tests crash functions at named points
+    RPC_RESULTS_STRICT: "1", // test stacks only: an RPC answer with a key its schema lacks fails
     ...extraEnv,
   };
   const child = new Deno.Command(deno, {

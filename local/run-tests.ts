@@ -112,6 +112,7 @@ try {
   const r = await tee(deno, ["test", "-A", "--no-check", ...denoTargets], {
     NO_COLOR: "1",
     STACK_JSON: stack.stackJson,
+    RPC_RESULTS_STRICT: "1",
   });
   // deno's summary: "ok | 12 passed (3 steps) | 0 failed (1s)"
   const m = /(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(
@@ -138,6 +139,7 @@ try {
     ], {
       NO_COLOR: "1",
       STACK_JSON: stack.stackJson,
+      RPC_RESULTS_STRICT: "1",
     });
     const cm = /chaos: (\d+) passed, (\d+) failed/.exec(c.text);
     passed += Number(cm?.[1] ?? 0);

@@ -2,6 +2,9 @@
 // email when the page looked them up, else a short id),
 // the amounts formatted (money with its currency, tokens as integers, wei as gwei), never the raw
 // record (the page keeps that in a "details" disclosure for support).
+import type { RpcResult } from "./api.ts";
+
+/** An alert record of any kind: `kind`, then the fields of that kind. */
 export type Alert = Record<string, unknown> & { kind: string };
 /** The labels of the people the alerts name (people.ts), by user id. */
 export type Labels = Map<string, string>;
@@ -107,16 +110,12 @@ export function alertSentence(a: Alert, people: Labels = new Map()): string {
   }
 }
 
-export type RosAlertFields = {
-  kind: string;
-  distribution_date: string;
-  slot_number: number | null;
-  detail: Record<string, unknown> | null;
-};
+/** A ROS alert as admin_ros_alerts answers it. */
+export type RosAlertFields = RpcResult<"admin_ros_alerts">[number];
 
 /** A ROS alert as a sentence (the raw detail stays behind a "details" disclosure). */
 export function rosAlertSentence(a: RosAlertFields): string {
-  const d = a.detail ?? {};
+  const d = a.detail;
   const slot = a.slot_number === null
     ? `The day ${a.distribution_date}`
     : `Slot ${a.slot_number} of ${a.distribution_date}`;

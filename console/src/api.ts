@@ -1,37 +1,28 @@
 /// <reference lib="dom" />
+import type { Database } from "../../supabase/functions/_shared/database.types.ts";
+import { parseResult, type RpcResult } from "../../supabase/functions/_shared/rpc-results.ts";
 import type { Client } from "./client.ts";
 
-// Calls an RPC and returns its data, or throws its error (message, hint, details, code) for the
-// page to show: never swallowed.
-export async function data<T>(
-  request: PromiseLike<{ data: unknown; error: unknown }>,
-): Promise<T> {
-  const { data, error } = await request;
+type Functions = Database["public"]["Functions"];
+
+/** Calls an RPC and returns its answer parsed by its schema (rpc-results.ts, shared with the
+ * functions), or throws its error (message, hint, details, code) for the page to show: never
+ * swallowed. A renamed key fails the parse here, never as an undefined on the page. */
+export async function call<F extends keyof Functions & string>(
+  client: Client,
+  fn: F,
+  args: Functions[F]["Args"],
+): Promise<RpcResult<F>> {
+  const { data, error } = await client.rpc(fn, args as never);
   if (error) throw error;
-  return data as T;
+  return parseResult(fn, data);
 }
 
-export type Slot = {
-  slot_number: number;
-  ros_percentage: number | string;
-  scheduled_for: string;
-  status: "PENDING" | "EXECUTING" | "COMPLETED" | "FAILED" | "CANCELLED";
-  started_at: string | null;
-  executed_at: string | null;
-  users_processed: number | null;
-  total_distributed: number | string | null;
-  error_count: number | null;
-  error_message: string | null;
-};
+export type { RpcResult };
 
-export type Declaration = {
-  distribution_date: string;
-  status: string;
-  total_ros_percentage: number | string;
-  total_distributed: number | string;
-  description: string | null;
-  slots: Slot[];
-};
+/** A day's distribution with its slots (admin_distribution_status). */
+export type Declaration = RpcResult<"admin_distribution_status">;
+export type Slot = Declaration["slots"][number];
 
 /** The slot rows the forms send: what admin_queue_distribution and admin_add_slots take (the
  * percentage as its decimal text: exact). */
@@ -43,8 +34,9 @@ export async function retrySlot(
   day: string,
   slot: number,
 ): Promise<string> {
-  const r = await data<{ paid_now: number }>(
-    client.rpc("admin_retry_slot", { p_distribution_date: day, p_slot_number: slot }),
-  );
+  const r = await call(client, "admin_retry_slot", {
+    p_distribution_date: day,
+    p_slot_number: slot,
+  });
   return `Slot ${slot} retried: ${r.paid_now} stakes paid now`;
 }

@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 // Who investors and admins are, as an operator knows them: "name <email> (short id)". One call to
 // admin_investors for the ids a page shows (at most 1,000), never one per row.
-import { data } from "./api.ts";
+import { call, type RpcResult } from "./api.ts";
 import type { Client } from "./client.ts";
 
-type Person = { user_id: string; email: string | null; name: string | null };
+type Person = RpcResult<"admin_investors">[number];
 
 /** The label of each known id; an id the database does not know keeps its short form. */
 export async function peopleLabels(
@@ -17,7 +17,7 @@ export async function peopleLabels(
   );
   const labels = new Map<string, string>();
   if (wanted.length === 0) return labels;
-  const people = await data<Person[]>(client.rpc("admin_investors", { p_user_ids: wanted }));
+  const people = await call(client, "admin_investors", { p_user_ids: wanted });
   for (const p of people) labels.set(p.user_id, personLabel(p));
   return labels;
 }

@@ -2,34 +2,14 @@
 // The alert log (every alert pushed to the channels: its state, when it was first and last seen,
 // when a channel last accepted it, who acknowledged it) with the acknowledge action, and the alert
 // channels (their URL and secret are write-only: the page never reads them back).
-import { data } from "../api.ts";
+import { call, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
 import { changeButton } from "../session.ts";
 import { formatInZone } from "../time.ts";
 
-type LoggedAlert = {
-  id: number;
-  kind: string;
-  subject: string;
-  state: "open" | "acknowledged" | "resolved";
-  first_seen: string;
-  last_seen: string;
-  resolved_at: string | null;
-  notified_at: string | null;
-  acknowledged_by: string | null;
-  acknowledge_note: string | null;
-  action: string;
-};
-type Channel = {
-  name: string;
-  kind: string;
-  enabled: boolean;
-  url_host: string | null;
-  signed: boolean;
-  last_delivered_at: string | null;
-  failed_deliveries: number;
-};
+type LoggedAlert = RpcResult<"admin_alert_log">[number];
+type Channel = RpcResult<"admin_alert_channels">[number];
 
 export function alertLogSection(client: Client): HTMLElement {
   const log = h("div");
@@ -39,7 +19,7 @@ export function alertLogSection(client: Client): HTMLElement {
 
   async function load() {
     try {
-      const list = await data<LoggedAlert[]>(client.rpc("admin_alert_log", { p_limit: 200 }));
+      const list = await call(client, "admin_alert_log", { p_limit: 200 });
       log.replaceChildren(
         list.length === 0 ? h("p", {}, "No alerts recorded yet.") : h(
           "table",
@@ -62,7 +42,7 @@ export function alertLogSection(client: Client): HTMLElement {
       log.replaceChildren(errorBox(e as Error));
     }
     try {
-      const list = await data<Channel[]>(client.rpc("admin_alert_channels", {}));
+      const list = await call(client, "admin_alert_channels", {});
       channels.replaceChildren(
         list.length === 0 ? h("p", {}, "No channel: alerts are only listed here.") : h(
           "ul",
@@ -90,10 +70,10 @@ export function alertLogSection(client: Client): HTMLElement {
       action.append(
         " ",
         changeButton(client, `Acknowledge alert ${a.id}`, logOut, async () => {
-          await data(client.rpc("admin_acknowledge_alert", {
+          await call(client, "admin_acknowledge_alert", {
             p_alert_id: a.id,
             p_note: "from the console",
-          }));
+          });
           await load();
           return `alert ${a.id} acknowledged: no more reminders`;
         }),
@@ -130,13 +110,13 @@ export function alertLogSection(client: Client): HTMLElement {
   const enabled = h("input", { type: "checkbox", checked: true });
   const saved = h("span");
   const save = changeButton(client, "Save channel", saved, async () => {
-    await data(client.rpc("admin_set_alert_channel", {
+    await call(client, "admin_set_alert_channel", {
       p_name: name.input.value.trim(),
       p_kind: kind.value,
       p_url: url.input.value.trim(),
       p_secret: secret.input.value || undefined,
       p_enabled: enabled.checked,
-    }));
+    });
     secret.input.value = "";
     await load();
     return "channel saved";

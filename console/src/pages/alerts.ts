@@ -2,20 +2,15 @@
 // ROS history and alerts: past days with their derived status, every ROS alert with its detail
 // and the action that resolves it (a retry, which pays only what is missing), then the alert log
 // and channels (alert-log.ts).
-import { data, type Declaration, retrySlot } from "../api.ts";
+import { call, retrySlot, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, h } from "../dom.ts";
 import { changeButton } from "../session.ts";
 import { dayInZone } from "../time.ts";
 import { alertLogSection } from "./alert-log.ts";
-import { type RosAlertFields, rosAlertSentence } from "../alert-text.ts";
+import { rosAlertSentence } from "../alert-text.ts";
 
-type RosAlert = {
-  kind: string;
-  distribution_date: string;
-  slot_number: number | null;
-  detail: unknown;
-};
+type RosAlert = RpcResult<"admin_ros_alerts">[number];
 
 export function alertsPage(client: Client): HTMLElement {
   const today = dayInZone(new Date());
@@ -30,9 +25,10 @@ export function alertsPage(client: Client): HTMLElement {
 
   async function load() {
     try {
-      const days = await data<Declaration[]>(
-        client.rpc("admin_distribution_history", { p_from: from.value, p_to: to.value }),
-      );
+      const days = await call(client, "admin_distribution_history", {
+        p_from: from.value,
+        p_to: to.value,
+      });
       history.replaceChildren(h(
         "table",
         {},
@@ -65,7 +61,7 @@ export function alertsPage(client: Client): HTMLElement {
       history.replaceChildren(errorBox(e as Error));
     }
     try {
-      const list = await data<RosAlert[]>(client.rpc("admin_ros_alerts", {}));
+      const list = await call(client, "admin_ros_alerts", {});
       alerts.replaceChildren(
         list.length === 0 ? h("p", {}, "No ROS alerts.") : h(
           "table",
@@ -112,7 +108,7 @@ export function alertsPage(client: Client): HTMLElement {
       h(
         "td",
         {},
-        rosAlertSentence(a as RosAlertFields),
+        rosAlertSentence(a),
         h(
           "details",
           {},

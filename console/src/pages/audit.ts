@@ -1,26 +1,17 @@
 /// <reference lib="dom" />
 // Audit: who did what, with the state before and after (admin_audit_log, newest first).
-import { data } from "../api.ts";
+import { call, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, fieldList, h } from "../dom.ts";
 import { peopleLabels } from "../people.ts";
 import { formatInZone } from "../time.ts";
 
-type Entry = {
-  id: number;
-  actor: string | null;
-  actor_role: string;
-  action: string;
-  target: unknown;
-  before: unknown;
-  after: unknown;
-  created_at: string;
-};
+type Entry = RpcResult<"admin_audit_log">[number];
 
 export function auditPage(client: Client): HTMLElement {
   const out = h("div");
   (async () => {
-    const rows = await data<Entry[]>(client.rpc("admin_audit_log", { p_limit: 200 }));
+    const rows = await call(client, "admin_audit_log", { p_limit: 200 });
     const people = await peopleLabels(client, rows.map((r) => r.actor));
     out.replaceChildren(h(
       "table",

@@ -2,32 +2,12 @@
 // The overview, first after sign-in: today's slots (each "Slot <n>" with its status word), the
 // open alerts by kind, tokens distributed today and waiting, the last reconciliation run and its
 // age, and the last 30 days of ROS payouts and token distributions as a small SVG chart.
-import { data } from "../api.ts";
+import { call, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, h } from "../dom.ts";
 import { formatInZone } from "../time.ts";
 
-type Overview = {
-  today: string;
-  slots: {
-    slot_number: number;
-    status: string;
-    ros_percentage: string;
-    scheduled_for: string;
-    users_processed: number;
-    total_distributed: string;
-  }[];
-  alerts: { kind: string; count: number }[];
-  tokens: {
-    distributed_today: string;
-    transfers_today: number;
-    waiting_investments: number;
-    waiting_tokens: string;
-    in_flight: number;
-  };
-  reconciliation: { last_run_at: string | null; age_seconds: number | null };
-  daily: { day: string; ros_paid: string; tokens_distributed: string }[];
-};
+type Overview = RpcResult<"admin_overview">;
 
 const SVG = "http://www.w3.org/2000/svg";
 function svg(tag: string, attrs: Record<string, string | number>, ...children: (Node | string)[]) {
@@ -85,7 +65,7 @@ export function overviewPage(client: Client): HTMLElement {
   const root = h("div", {}, h("p", {}, "Loading…"));
   (async () => {
     try {
-      const o = await data<Overview>(client.rpc("admin_overview", {}));
+      const o = await call(client, "admin_overview", {});
       root.replaceChildren(
         h(
           "section",

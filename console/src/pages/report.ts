@@ -4,27 +4,13 @@
 // cursor, filtered to discrepancies, to what waits, or to one investor (id or email), sorted by
 // investor or by the largest amount of a column (the column headers are the sort buttons). At any
 // number of holders the page reads one bounded page.
-import { data } from "../api.ts";
+import { call, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
 import { tokenCount } from "../alert-text.ts";
 
-type Tokenization = { tokenization_id: string; property_id: string; chain_id: number };
-type Row = {
-  user_id: string;
-  email: string | null;
-  name: string | null;
-  distributed: string;
-  holdings: string;
-  in_flight: string;
-  waiting: string;
-  discrepancy: boolean;
-};
-type Page = {
-  rows: Row[];
-  next_after: string | null;
-  totals: Record<string, string | number>;
-};
+type Tokenization = RpcResult<"admin_tokenizations">[number];
+type Page = RpcResult<"admin_distribution_report_page">;
 
 const PAGE_SIZE = 100;
 
@@ -68,14 +54,14 @@ export function reportSection(client: Client): HTMLElement {
 
   async function load(at: number) {
     try {
-      const page = await data<Page>(client.rpc("admin_distribution_report_page", {
+      const page = await call(client, "admin_distribution_report_page", {
         p_tokenization_id: picker.value,
         p_limit: PAGE_SIZE,
         p_after: cursors[at] ?? undefined,
         p_filter: filter.value,
         p_investor: investor.input.value.trim() || undefined,
         p_order: order,
-      }));
+      });
       const t = page.totals;
       totals.replaceChildren(h(
         "dl",
@@ -166,7 +152,7 @@ export function reportSection(client: Client): HTMLElement {
   investor.input.addEventListener("change", restart);
   (async () => {
     try {
-      const list = await data<Tokenization[]>(client.rpc("admin_tokenizations", {}));
+      const list = await call(client, "admin_tokenizations", {});
       picker.replaceChildren(
         ...list.map((t) =>
           h("option", { value: t.tokenization_id }, `${t.property_id} (chain ${t.chain_id})`)

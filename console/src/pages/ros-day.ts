@@ -2,7 +2,7 @@
 // ROS day: declare a day's slots (up to 100, times in the business zone), add slots after others
 // completed, edit or cancel pending ones, retry failed or completed ones (showing how many were
 // paid now); each slot's status, times, stakes paid and amount, refreshed while slots run.
-import { data, type Declaration, retrySlot, type Slot, type SlotInput } from "../api.ts";
+import { call, type Declaration, retrySlot, type Slot, type SlotInput } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, h } from "../dom.ts";
 import { changeButton } from "../session.ts";
@@ -23,9 +23,7 @@ export function rosDayPage(client: Client): HTMLElement {
   async function load() {
     clearTimeout(timer);
     try {
-      const d = await data<Declaration>(
-        client.rpc("admin_distribution_status", { p_distribution_date: day.value }),
-      );
+      const d = await call(client, "admin_distribution_status", { p_distribution_date: day.value });
       render(d);
       if (d.slots.some((s) => RUNNING.has(s.status)) && document.body.contains(status)) {
         timer = setTimeout(load, 2_000);
@@ -96,7 +94,7 @@ export function rosDayPage(client: Client): HTMLElement {
         "aria-label": `Time of slot ${s.slot_number}`,
       });
       const save = changeButton(client, "Save", msg, async () => {
-        await data(client.rpc("admin_update_slot", {
+        await call(client, "admin_update_slot", {
           p_distribution_date: day.value,
           p_slot_number: s.slot_number,
           p_ros_percentage: exact(decimalText(pct.value, `ROS % of slot ${s.slot_number}`)),
@@ -104,14 +102,14 @@ export function rosDayPage(client: Client): HTMLElement {
             day.value,
             clockText(at.value, `Time of slot ${s.slot_number}`),
           ),
-        }));
+        });
         await load();
       });
       const cancel = changeButton(client, "Cancel slot", msg, async () => {
-        await data(client.rpc("admin_cancel_slot", {
+        await call(client, "admin_cancel_slot", {
           p_distribution_date: day.value,
           p_slot_number: s.slot_number,
-        }));
+        });
         await load();
       });
       actions.append(pct, " % at ", at, " ", save, " ", cancel);
@@ -170,17 +168,15 @@ export function rosDayPage(client: Client): HTMLElement {
       }),
     );
   const queue = changeButton(client, "Queue day", out, async () => {
-    const r = await data<{ created: boolean }>(client.rpc("admin_queue_distribution", {
+    const r = await call(client, "admin_queue_distribution", {
       p_distribution_date: day.value,
       p_slots: readRows(),
-    }));
+    });
     await load();
     return r.created ? "Day declared" : "Slots merged into the day";
   });
   const add = changeButton(client, "Add slots", out, async () => {
-    await data(
-      client.rpc("admin_add_slots", { p_distribution_date: day.value, p_slots: readRows() }),
-    );
+    await call(client, "admin_add_slots", { p_distribution_date: day.value, p_slots: readRows() });
     await load();
     return "Slots added";
   });

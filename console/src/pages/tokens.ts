@@ -2,7 +2,7 @@
 // Tokens: the distribution report, token alerts with their actions (resolve an investment, decide
 // KYC, acknowledge a reversal, read and dismiss a Paystack event that could not be applied), the
 // chain policy.
-import { data } from "../api.ts";
+import { call, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
 import { exact, wholeNumber, wholeText } from "../forms.ts";
@@ -12,24 +12,14 @@ import { alertSentence, gwei, type Labels } from "../alert-text.ts";
 import { peopleLabels } from "../people.ts";
 import { reportSection } from "./report.ts";
 
-type TokenAlert = {
-  kind: string;
-  investment_id?: string;
-  user_id?: string;
-  since?: string;
-  hint?: string;
-} & Record<string, unknown>;
+type TokenAlert = RpcResult<"admin_token_alerts">[number];
 
 /** The chain policy as saved: "Chain 31337: fees capped at 100 gwei per gas (tip 2 gwei), final
  * after 12 confirmations." */
-function policySentence(r: Record<string, unknown>): string {
-  const cap = r.max_fee_per_gas == null
-    ? "no fee cap"
-    : `fees capped at ${gwei(r.max_fee_per_gas)} per gas`;
-  const tip = r.max_priority_fee_per_gas == null
-    ? ""
-    : ` (tip ${gwei(r.max_priority_fee_per_gas)})`;
-  return `Chain ${r.chain_id}: ${cap}${tip}, final after ${r.min_confirmations} confirmation(s).`;
+function policySentence(r: RpcResult<"admin_set_chain_policy">): string {
+  return `Chain ${r.chain_id}: fees capped at ${gwei(r.max_fee_per_gas)} per gas (tip ${
+    gwei(r.max_priority_fee_per_gas)
+  }), final after ${r.min_confirmations} confirmation(s).`;
 }
 
 export function tokensPage(client: Client): HTMLElement {
@@ -38,7 +28,7 @@ export function tokensPage(client: Client): HTMLElement {
 
   async function load() {
     try {
-      const list = await data<TokenAlert[]>(client.rpc("admin_token_alerts", {}));
+      const list = await call(client, "admin_token_alerts", {});
       const people = await peopleLabels(client, list.map((a) => a.user_id));
       alerts.replaceChildren(
         list.length === 0 ? h("p", {}, "No token alerts.") : h(
@@ -77,22 +67,18 @@ export function tokensPage(client: Client): HTMLElement {
     ];
   };
   const resolve = (id: string, action: "accept" | "cancel" | "acknowledge") => async () => {
-    await data(
-      client.rpc("admin_resolve_investment", {
-        p_investment_id: id,
-        p_action: action,
-        p_note: "from the console",
-      }),
-    );
+    await call(client, "admin_resolve_investment", {
+      p_investment_id: id,
+      p_action: action,
+      p_note: "from the console",
+    });
     return `${action}: done`;
   };
 
   // A stored Paystack event for support: its reason, then the payload and the body as signed.
   const showEvent = (eventId: number, into: HTMLElement) => async () => {
     try {
-      const e = await data<Record<string, unknown>>(
-        client.rpc("admin_paystack_event", { p_event_id: eventId }),
-      );
+      const e = await call(client, "admin_paystack_event", { p_event_id: eventId });
       into.replaceChildren(
         h("p", {}, `${e.event_type} (${e.source}): ${e.outcome}${e.reason ? `, ${e.reason}` : ""}`),
         h(
@@ -131,10 +117,10 @@ export function tokensPage(client: Client): HTMLElement {
         show,
         " ",
         ...mutate("Dismiss", async () => {
-          await data(client.rpc("admin_dismiss_paystack_event", {
+          await call(client, "admin_dismiss_paystack_event", {
             p_event_id: eventId,
             p_note: "from the console",
-          }));
+          });
           return "dismissed";
         }),
         shown,
@@ -145,9 +131,10 @@ export function tokensPage(client: Client): HTMLElement {
       for (const decision of ["verified", "rejected"]) {
         action.append(
           ...mutate(`KYC ${decision}`, async () => {
-            await data(
-              client.rpc("admin_set_kyc_status", { p_user_id: a.user_id!, p_status: decision }),
-            );
+            await call(client, "admin_set_kyc_status", {
+              p_user_id: a.user_id!,
+              p_status: decision,
+            });
             return `KYC ${decision}`;
           }),
           " ",
@@ -182,7 +169,7 @@ export function tokensPage(client: Client): HTMLElement {
   const maxTip = field("Max priority fee per gas (wei)", { inputmode: "numeric" });
   const depth = field("Min confirmations", { inputmode: "numeric" });
   const [setPolicy, policyOut] = mutate("Set chain policy", async () => {
-    const r = await data<Record<string, unknown>>(client.rpc("admin_set_chain_policy", {
+    const r = await call(client, "admin_set_chain_policy", {
       p_chain_id: wholeNumber(chain.input.value, "Chain id"),
       p_max_fee_per_gas: maxFee.input.value
         ? exact(wholeText(maxFee.input.value, "Max fee per gas"))
@@ -193,7 +180,7 @@ export function tokensPage(client: Client): HTMLElement {
       p_min_confirmations: depth.input.value
         ? wholeNumber(depth.input.value, "Min confirmations")
         : undefined,
-    }));
+    });
     return policySentence(r);
   });
 
@@ -202,11 +189,11 @@ export function tokensPage(client: Client): HTMLElement {
   const resolveOut = h("span");
   const resolveButtons = (["accept", "cancel", "acknowledge"] as const).map((action) =>
     changeButton(client, `Resolve: ${action}`, resolveOut, async () => {
-      await data(client.rpc("admin_resolve_investment", {
+      await call(client, "admin_resolve_investment", {
         p_investment_id: inv.input.value.trim(),
         p_action: action,
         p_note: note.input.value || undefined,
-      }));
+      });
       await load();
       return `${action}: done`;
     })

@@ -2,6 +2,7 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { Database, Json } from "./database.types.ts";
 import { readEnv } from "./env.ts";
+import { parseResult, type RpcResult } from "./rpc-results.ts";
 
 let cached: { key: string; client: SupabaseClient<Database> } | null = null;
 
@@ -47,11 +48,11 @@ export type RpcArgs<F extends RpcName> = {
 };
 
 /**
- * Calls an RPC and returns its data, or throws RpcError (the caller decides what is retryable).
- * Most RPCs return free-form jsonb (`Json` in the generated types): the caller states the shape.
+ * Calls an RPC and returns its answer parsed by its schema (rpc-results.ts), or throws RpcError
+ * (the caller decides what is retryable); an answer of another shape throws RpcResultError.
  */
-export async function rpc<F extends RpcName>(fn: F, args: RpcArgs<F>): Promise<unknown> {
+export async function rpc<F extends RpcName>(fn: F, args: RpcArgs<F>): Promise<RpcResult<F>> {
   const { data, error, status } = await serviceClient().rpc(fn, args as Functions[F]["Args"]);
   if (error) throw new RpcError(fn, error.code, error.message, status);
-  return data;
+  return parseResult(fn, data);
 }

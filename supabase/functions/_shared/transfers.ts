@@ -8,18 +8,14 @@ import {
   isNonceTooLow,
   receipts as receiptsOf,
   signTransfer,
-  type TransferPlan,
   waitForReceipts,
 } from "./chain.ts";
 import { type JsonRpc, JsonRpcError } from "./json-rpc.ts";
+import type { RpcResult } from "./rpc-results.ts";
 import { rpc } from "./supabase.ts";
 
-export type PlannedTransfer = TransferPlan & {
-  transfer_id: string;
-  user_id: string;
-  tokenization_id: string;
-  investment_ids?: string[];
-};
+/** A transfer as the claim hands it out (claim_token_distributions). */
+export type PlannedTransfer = RpcResult<"claim_token_distributions">[number];
 
 export type Outcome = {
   transfer_id: string;
@@ -47,7 +43,7 @@ export async function recordReceipts(chain: JsonRpc, items: Omit<Confirmation, "
   const head = BigInt(await chain.call<string>("eth_blockNumber")).toString();
   const results = await rpc("confirm_token_transfers", {
     p_confirmations: items.map((c) => ({ ...c, head_block: head })),
-  }) as { transfer_id: string; status: string }[];
+  });
   return new Set(results.filter((r) => r.status === "confirmed").map((r) => r.transfer_id));
 }
 
@@ -81,7 +77,7 @@ export async function withGasEstimates(
         error: "would revert",
       });
     } else {
-      planned.push("gas" in e ? { ...plan, gas_limit: e.gas.toString() } : plan);
+      planned.push("gas" in e ? { ...plan, gas_limit: Number(e.gas) } : plan);
     }
   }
   return { planned, refused };

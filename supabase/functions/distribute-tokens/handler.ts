@@ -62,7 +62,7 @@ export async function handle(req: Request): Promise<Response> {
     const [chainNonce, fees, tokens] = await Promise.all([
       pendingNonce(chain, wallet.address),
       feeQuote(chain),
-      rpc("treasury_token_addresses", { p_chain_id: Number(env.CHAIN_ID) }) as Promise<string[]>,
+      rpc("treasury_token_addresses", { p_chain_id: Number(env.CHAIN_ID) }),
     ]);
     // The treasury guard: what it holds now bounds what may be claimed (18_treasury_guard.sql).
     // A token contract that cannot be read is recorded, and the claim skips its investments alone.
@@ -107,7 +107,7 @@ export async function handle(req: Request): Promise<Response> {
         p_priority_fee_per_gas: fees.tip.toString(),
         p_treasury_native_balance: treasuryView.native.toString(),
         p_treasury_token_balances: treasuryView.tokens,
-      }) as PlannedTransfer[];
+      });
       if (chunk.length === 0) break;
       claimed.push(...chunk);
       crashAt("after_claim");
@@ -144,7 +144,7 @@ export async function handle(req: Request): Promise<Response> {
         p_user_id: input.user_id ?? null,
         p_tokenization_id: input.tokenization_id ?? null,
         p_signer: treasury,
-      }) as { deferred: number; deferred_reason: string | null }
+      })
       : { deferred: 0, deferred_reason: null };
     if (backlog.deferred > 0) {
       log.warn("deferred", { worker, ...backlog, base_fee: fees.baseFee.toString() });

@@ -15,13 +15,6 @@ const log = createLogger("paystack-webhook");
 /** Paystack's events are a few KB; anything this large is refused before it is hashed. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
 
-type Outcome = {
-  outcome: string;
-  investment_id: string | null;
-  user_id: string | null;
-  reason?: string | null;
-};
-
 export async function handle(req: Request): Promise<Response> {
   if (req.method !== "POST") return problem(405, "POST only");
   let secret: string;
@@ -47,11 +40,11 @@ export async function handle(req: Request): Promise<Response> {
     const result = await rpc("record_paystack_event", {
       p_event: event,
       p_raw_body: rawBody,
-    }) as Outcome;
+    });
     log.info("recorded", {
       event: eventType(event),
       outcome: result.outcome,
-      reason: result.reason ?? null,
+      reason: "reason" in result ? result.reason : null,
       investment_id: result.investment_id,
       altered,
     });

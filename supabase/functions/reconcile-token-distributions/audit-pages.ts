@@ -4,17 +4,13 @@
 // the range audited by this run, the cursor moved past it.
 import type { JsonRpc } from "../_shared/json-rpc.ts";
 import { rpc } from "../_shared/supabase.ts";
-import { audit, type AuditTargets, type Discrepancy } from "./audit.ts";
+import type { RpcResult } from "../_shared/rpc-results.ts";
+import { audit, type Discrepancy } from "./audit.ts";
 
 /** Holders compared per page: about ten batches of balanceOf calls. */
 export const AUDIT_PAGE = 1000;
 
-type Key = { user_id: string; tokenization_id: string };
-type Page = AuditTargets & {
-  next_after: Key | null;
-  from: Key | null;
-  pass: { started_at: string | null; audited: number; holders: number };
-};
+type Key = NonNullable<RpcResult<"token_audit_targets">["next_after"]>;
 
 export type AuditSummary = {
   holders_audited: number;
@@ -41,7 +37,7 @@ export async function auditPages(
   summary: AuditSummary;
 }> {
   const discrepancies: Discrepancy[] = [];
-  let page = await rpc("token_audit_targets", { p_limit: budget.pageLimit }) as Page;
+  let page = await rpc("token_audit_targets", { p_limit: budget.pageLimit });
   const from = page.from;
   const before = page.pass;
   let through: Key | null = null;
@@ -68,7 +64,7 @@ export async function auditPages(
     page = await rpc("token_audit_targets", {
       p_limit: budget.pageLimit,
       p_after: page.next_after,
-    }) as Page;
+    });
   }
   const complete = !page.next_after;
   return {

@@ -4,24 +4,12 @@
 // in flight] is consistent. A discrepancy is reported, never "repaired" by paying.
 import { erc20 } from "../_shared/chain.ts";
 import type { JsonRpc } from "../_shared/json-rpc.ts";
+import type { RpcResult } from "../_shared/rpc-results.ts";
 
-export type Holder = {
-  user_id: string;
-  tokenization_id: string;
-  wallet_address: string | null;
-  token_address: string;
-  holdings: string;
-  distributed: string;
-  in_flight: string;
-};
-type Token = {
-  tokenization_id: string;
-  token_address: string;
-  chain_id?: number | string;
-  holdings_total: string;
-  in_flight_total: string;
-};
-export type AuditTargets = { holders: Holder[]; tokens: Token[] };
+type Page = RpcResult<"token_audit_targets">;
+export type Holder = Page["holders"][number];
+/** What one audit compares: a page of holders and, once a run, the per-token totals. */
+export type AuditTargets = Pick<Page, "holders" | "tokens">;
 export type Discrepancy = {
   kind: string;
   user_id?: string;

@@ -13,8 +13,8 @@ import { createLogger, errorText } from "../_shared/logger.ts";
 import { rpc } from "../_shared/supabase.ts";
 import { openTreasuryRequest } from "../_shared/treasury-request.ts";
 import { AUDIT_PAGE, auditPages } from "./audit-pages.ts";
-import { type ConfirmedTransfer, reorgedAway } from "./reorgs.ts";
-import { repair, type StuckTransfer } from "./repair.ts";
+import { reorgedAway } from "./reorgs.ts";
+import { repair } from "./repair.ts";
 import { resendRequested } from "./resend.ts";
 
 const log = createLogger("reconcile-token-distributions");
@@ -43,7 +43,7 @@ export async function handle(req: Request): Promise<Response> {
   try {
     const stuck = await rpc("transfers_to_reconcile", {
       p_stale_after: `${input.stale_after_seconds ?? 120} seconds`,
-    }) as StuckTransfer[];
+    });
     const counts = await repair(chain, wallet, stuck, {
       bumpAfterMs: (input.bump_after_seconds ?? 600) * 1000,
       receiptTimeoutMs: input.receipt_timeout_ms ?? 10_000,
@@ -53,7 +53,7 @@ export async function handle(req: Request): Promise<Response> {
     const resent = await resendRequested(chain);
     const reorged = await reorgedAway(
       chain,
-      await rpc("recently_confirmed_transfers", {}) as ConfirmedTransfer[],
+      await rpc("recently_confirmed_transfers", {}),
       env.CHAIN_ID,
       wallet.address,
     );

@@ -4,17 +4,9 @@
 // for a person to decide.
 import { chainView, TAKEN_DEPTH } from "../_shared/chain.ts";
 import type { JsonRpc } from "../_shared/json-rpc.ts";
+import type { RpcResult } from "../_shared/rpc-results.ts";
 
-export type ConfirmedTransfer = {
-  transfer_id: string;
-  user_id: string;
-  tokenization_id: string;
-  chain_id: number;
-  signer: string;
-  tx_hash: string;
-  block_number: number;
-  amount: string;
-};
+export type ConfirmedTransfer = RpcResult<"recently_confirmed_transfers">[number];
 
 export async function reorgedAway(
   chain: JsonRpc,

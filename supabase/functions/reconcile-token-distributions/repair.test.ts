@@ -74,6 +74,13 @@ function stuck(nonce: number): StuckTransfer {
     gas_limit: 120000,
     max_fee_per_gas: "20000000000",
     max_priority_fee_per_gas: "1000000000",
+    tokenization_id: crypto.randomUUID(),
+    user_id: crypto.randomUUID(),
+    block_number: null,
+    investment_ids: [],
+    // The default policy's caps (transfers_to_reconcile always sends them).
+    fee_cap: "100000000000",
+    tip_cap: "100000000000",
   };
 }
 
@@ -104,8 +111,21 @@ Deno.test("a receipt lookup that errors aborts the run: the transfer is not fail
 
 Deno.test("(control) no receipt and the nonce used by another transaction: the transfer is failed", async () => {
   const db = stubDatabase({
-    fail_token_transfer: { released: 1 },
-    released_nonces: { released: [], max_live_nonce: null },
+    // As the RPCs answer (rpc-results.ts): a stub of another shape fails the parse.
+    fail_token_transfer: {
+      transfer_id: crypto.randomUUID(),
+      status: "failed",
+      already_failed: false,
+      released: 1,
+      nonce_released: false,
+    },
+    released_nonces: {
+      released: [],
+      max_live_nonce: null,
+      max_fee_per_gas: "3",
+      max_priority_fee_per_gas: "1",
+      chain_next_is_gap: false,
+    },
   });
   try {
     const chain = fakeChain((m) =>
@@ -126,6 +146,7 @@ Deno.test("a gap filler that could not be sent is not recorded as used, so the g
       max_live_nonce: 2,
       max_fee_per_gas: "3",
       max_priority_fee_per_gas: "1",
+      chain_next_is_gap: false,
     },
     confirm_token_transfers: [],
   });

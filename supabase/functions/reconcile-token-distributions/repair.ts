@@ -8,20 +8,11 @@ import { chainView, signTransfer, type TransferPlan } from "../_shared/chain.ts"
 import type { JsonRpc } from "../_shared/json-rpc.ts";
 import { rpc } from "../_shared/supabase.ts";
 import { fillGaps } from "../_shared/gaps.ts";
+import type { RpcResult } from "../_shared/rpc-results.ts";
 import { broadcastAll, type Broadcasted, recordReceipts, settle } from "../_shared/transfers.ts";
 
-export type StuckTransfer = TransferPlan & {
-  transfer_id: string;
-  signer: string;
-  status: "planned" | "signed" | "broadcast" | "mined";
-  tx_hash: string | null;
-  raw_tx: string | null;
-  attempt_hashes: string[];
-  updated_at: string;
-  /** The chain's caps (admin_set_chain_policy): no replacement is signed above them. */
-  fee_cap?: string;
-  tip_cap?: string;
-};
+/** A transfer to repair, with the chain's caps (transfers_to_reconcile). */
+export type StuckTransfer = RpcResult<"transfers_to_reconcile">[number];
 
 /**
  * A replacement's fees: both raised by 25 %, never above the chain's caps. Nodes accept a
@@ -30,12 +21,12 @@ export type StuckTransfer = TransferPlan & {
 export function bumpedFees(t: StuckTransfer): { fee: bigint; tip: bigint } | null {
   const fee0 = BigInt(t.max_fee_per_gas);
   const tip0 = BigInt(t.max_priority_fee_per_gas);
-  const feeCap = t.fee_cap === undefined ? null : BigInt(t.fee_cap);
-  const tipCap = t.tip_cap === undefined ? null : BigInt(t.tip_cap);
+  const feeCap = BigInt(t.fee_cap);
+  const tipCap = BigInt(t.tip_cap);
   let fee = fee0 * 125n / 100n;
-  if (feeCap !== null && fee > feeCap) fee = feeCap;
+  if (fee > feeCap) fee = feeCap;
   let tip = tip0 * 125n / 100n;
-  if (tipCap !== null && tip > tipCap) tip = tipCap;
+  if (tip > tipCap) tip = tipCap;
   if (tip > fee) tip = fee;
   const enough = (now: bigint, before: bigint) => now * 100n >= before * 110n && now > before;
   return enough(fee, fee0) && (tip0 === 0n ? true : enough(tip, tip0)) ? { fee, tip } : null;
@@ -53,14 +44,12 @@ export type RepairCounts = {
   reorged: number;
 };
 
-type FailResult = { released: number };
-
 async function fail(t: StuckTransfer, error: string, nonceConsumed: boolean): Promise<number> {
   const r = await rpc("fail_token_transfer", {
     p_transfer_id: t.transfer_id,
     p_error: error,
     p_nonce_consumed: nonceConsumed,
-  }) as FailResult;
+  });
   return r.released;
 }
 

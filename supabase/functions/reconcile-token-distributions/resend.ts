@@ -7,10 +7,8 @@ import type { JsonRpc } from "../_shared/json-rpc.ts";
 import { JsonRpcError } from "../_shared/json-rpc.ts";
 import { rpc } from "../_shared/supabase.ts";
 
-type Requested = { transfer_id: string; tx_hash: string; raw_tx: string };
-
 export async function resendRequested(chain: JsonRpc): Promise<number> {
-  const requested = await rpc("transfers_to_resend", {}) as Requested[];
+  const requested = await rpc("transfers_to_resend", {});
   if (!requested.length) return 0;
   const results = await broadcast(chain, requested.map((r) => r.raw_tx));
   const sent = requested.filter((_, i) => {
@@ -19,5 +17,5 @@ export async function resendRequested(chain: JsonRpc): Promise<number> {
   });
   return await rpc("mark_transfers_resent", {
     p_transfer_ids: sent.map((r) => r.transfer_id),
-  }) as number;
+  });
 }

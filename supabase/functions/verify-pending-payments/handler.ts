@@ -7,6 +7,7 @@ import { claimsOf, isServiceOrMfaAdmin } from "../_shared/caller.ts";
 import { ConfigError, readEnv } from "../_shared/env.ts";
 import { json, problem } from "../_shared/http.ts";
 import { createLogger, errorText } from "../_shared/logger.ts";
+import type { RpcResult } from "../_shared/rpc-results.ts";
 import { rpc } from "../_shared/supabase.ts";
 import { PAYSTACK_API_URL, verifyTransaction } from "./paystack-api.ts";
 
@@ -21,8 +22,7 @@ const input = z.object({
 const CONCURRENCY = 5;
 const BUDGET_MS = 60_000;
 
-type Due = { investment_id: string; reference: string };
-type Recorded = { outcome: string };
+type Due = RpcResult<"paystack_payments_to_verify">[number];
 
 export type SweepResult = {
   checked: number;
@@ -72,7 +72,7 @@ export async function handle(req: Request): Promise<Response> {
         ? null
         : `${body.older_than_seconds} seconds`,
       p_limit: body.limit ?? 50,
-    }) as Due[];
+    });
   } catch (e) {
     log.error("could not list pending payments", { error: errorText(e) });
     return problem(503, "database unavailable; retry");
@@ -112,7 +112,7 @@ export async function handle(req: Request): Promise<Response> {
         const r = await rpc("record_paystack_verification", {
           p_reference: d.reference,
           p_transaction: answer.transaction,
-        }) as Recorded;
+        });
         count(result, r.outcome);
       } catch (e) {
         failed(d, `could not record: ${errorText(e)}`);
