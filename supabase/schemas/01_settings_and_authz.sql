@@ -79,6 +79,33 @@ begin
 end
 $$;
 
+-- A state machine's guard: a row trigger that refuses any change of the column TG_ARGV[0] that is
+-- not a (from_status, to_status) row of the transitions function TG_ARGV[1] (each state machine's
+-- table of transitions, in the file that owns it). Fired only when the column changes. A refusal
+-- is a bug in the caller, never an input error: 23514, like a check constraint.
+create or replace function app.check_transition()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_from text := pg_catalog.to_jsonb(old) ->> tg_argv[0];
+  v_to text := pg_catalog.to_jsonb(new) ->> tg_argv[0];
+  v_allowed boolean;
+begin
+  execute pg_catalog.format(
+    'select exists (select 1 from %s() t where t.from_status = $1 and t.to_status = $2)',
+    tg_argv[1]::regproc)
+    into v_allowed using v_from, v_to;
+  if not v_allowed then
+    raise exception '%.%: % to % is not a transition of its state machine (%)',
+      tg_table_name, tg_argv[0], v_from, v_to, tg_argv[1]
+      using errcode = '23514';
+  end if;
+  return new;
+end
+$$;
+
 -- The service role, or an internal caller (pg_cron, a migration, psql as owner) that has not
 -- switched to an API role. Inside security definer functions current_user is the owner, but the
 -- `role` setting still tells which API role PostgREST switched to.

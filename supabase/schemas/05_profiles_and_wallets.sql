@@ -1,7 +1,19 @@
 -- Profiles (KYC, wallet address) and the user wallets, created for every new auth user.
+
+-- The KYC statuses, named once: the column's check and admin_set_kyc_status both read them. Only
+-- verified investors with a wallet are ever paid tokens.
+create or replace function app.kyc_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['pending', 'verified', 'rejected']
+$$;
+
 create table app.profiles (
   user_id uuid primary key references auth.users (id) on delete cascade,
-  kyc_status text not null default 'pending' check (kyc_status in ('pending', 'verified', 'rejected')),
+  kyc_status text not null default 'pending' check (kyc_status = any (app.kyc_statuses())),
   -- Stored lowercase: addresses compare case-insensitively (EIP-55 case is only a checksum).
   wallet_address text check (wallet_address ~ '^0x[0-9a-f]{40}$'),
   created_at timestamptz not null default now(),
@@ -40,8 +52,8 @@ declare
   v_before text;
 begin
   perform app.require_admin(true);
-  if p_status is null or p_status not in ('pending', 'verified', 'rejected') then
-    perform app.fail('PT400', 'p_status must be pending, verified or rejected');
+  if p_status is null or not p_status = any (app.kyc_statuses()) then
+    perform app.fail('PT400', 'p_status must be one of ' || array_to_string(app.kyc_statuses(), ', '));
   end if;
   select kyc_status into v_before from app.profiles where user_id = p_user_id for update;
   if not found then

@@ -20,6 +20,18 @@
 -- the part and its cursor together, and the next call pays that range again from scratch. A range
 -- that already holds payouts (a compensation run) is paid through an anti-join.
 
+-- The payout rule: a slot pays each stake created by its scheduled_for, still active,
+-- floor(amount × pct) / 100, never past the stake's cap. It is written in the statements that pay
+-- (app.pay_slot_part for one slot, app.pay_slots_batch for several) and in the count of what a
+-- slot owes (app.count_slot_payouts, 10_ros_alerts.sql), not in a helper they share: a SQL function
+-- is inlined only without `set search_path` (which advisor 0011 requires here), and called per row
+-- it costs seconds at a million stakes; a view joining slots and stakes makes the slot's time a
+-- join condition, which the planner estimates at a third of the stakes and answers with an index
+-- scan on created_at instead of one pass (measured). So the slot's percentage and time reach each
+-- statement as constants. The pgTAP tests hold the three to one answer: the batch pays what one
+-- slot per call pays (08-ros-catch-up), and the count finds exactly what a retry pays
+-- (10-ros-alert-counts).
+
 -- The budget of one call: the `ros_call_budget` setting, and never more than half the statement
 -- timeout in force (so the part that starts last still ends inside it).
 create or replace function app.ros_call_budget()

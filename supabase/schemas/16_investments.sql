@@ -1,18 +1,6 @@
 -- Investments: what an investor paid (Paystack, in kobo) for how many tokens, and the trail of
--- each one's distribution. The state machine (payment_status) and the functions that move it:
---
--- | from                               | to                                   | by                                      |
--- |------------------------------------|--------------------------------------|-----------------------------------------|
--- | pending                            | confirmed, amount_mismatch           | charge.success (23_paystack_events)     |
--- | confirmed                          | distributing                         | claim_token_distributions (20)          |
--- | distributing                       | tokens_distributed                   | the transfer's confirmation (20)        |
--- | distributing                       | confirmed; refunded or disputed      | the transfer failed (20); reversed in   |
--- |                                    | (reversed in flight); failed (twice) | flight or failed twice: never again     |
--- | pending, confirmed, amount_mismatch| refunded, disputed                   | refunds and disputes (23)               |
--- | disputed                           | confirmed, amount_mismatch, refunded | charge.dispute.resolve (23)             |
--- | amount_mismatch, a held confirmed  | confirmed                            | admin_resolve_investment accept (25)    |
--- | pending, amount_mismatch, disputed | failed                               | admin_resolve_investment cancel (25)    |
---
+-- each one's distribution. Its state machine (payment_status) is app.investment_transitions(),
+-- below: every change of status it allows, with what makes it; a trigger refuses any other.
 -- tokens_distributed, refunded and failed are final. A refund or dispute after distribution
 -- changes no status: it raises an alert (refund_after_distribution, dispute_after_distribution).
 
@@ -56,6 +44,44 @@ create table app.investments (
   constraint transfer_matches_status check (
     (payment_status in ('distributing', 'tokens_distributed')) = (transfer_id is not null))
 );
+-- The investment state machine: each allowed change of payment_status and what makes it (the
+-- files named). The table is the rule: investments_status_transition refuses every other change.
+create or replace function app.investment_transitions()
+returns table (from_status text, to_status text, made_by text)
+language sql
+immutable
+set search_path = ''
+as $$
+  values
+    ('pending',         'confirmed',          'charge.success paid in full (23_paystack_events)'),
+    ('pending',         'amount_mismatch',    'charge.success of another amount (23)'),
+    ('pending',         'refunded',           'a refund before the payment was confirmed (23)'),
+    ('pending',         'disputed',           'a dispute opened (23)'),
+    ('pending',         'failed',             'admin_resolve_investment cancel (25_investment_holds)'),
+    ('confirmed',       'distributing',       'claim_token_distributions (20_token_distribution)'),
+    ('confirmed',       'refunded',           'a full refund before the claim (23)'),
+    ('confirmed',       'disputed',           'a dispute opened before the claim (23)'),
+    ('confirmed',       'failed',             'admin_resolve_investment cancel of a held one (25)'),
+    ('amount_mismatch', 'confirmed',          'admin_resolve_investment accept (25)'),
+    ('amount_mismatch', 'refunded',           'a refund (23)'),
+    ('amount_mismatch', 'disputed',           'a dispute opened (23)'),
+    ('amount_mismatch', 'failed',             'admin_resolve_investment cancel (25)'),
+    ('distributing',    'tokens_distributed', 'its transfer confirmed (20)'),
+    ('distributing',    'confirmed',          'its transfer failed: claimed again (20)'),
+    ('distributing',    'refunded',           'its transfer failed after a refund came (20)'),
+    ('distributing',    'disputed',           'its transfer failed after a dispute came (20)'),
+    ('distributing',    'failed',             'its third transfer failed (20)'),
+    ('disputed',        'confirmed',          'charge.dispute.resolve for the merchant (23)'),
+    ('disputed',        'amount_mismatch',    'charge.dispute.resolve for the merchant (23)'),
+    ('disputed',        'refunded',           'charge.dispute.resolve for the customer, a refund (23)'),
+    ('disputed',        'failed',             'admin_resolve_investment cancel (25)')
+$$;
+
+create trigger investments_status_transition
+  before update of payment_status on app.investments
+  for each row when (old.payment_status is distinct from new.payment_status)
+  execute function app.check_transition('payment_status', 'app.investment_transitions');
+
 create index investments_claimable on app.investments (created_at) where payment_status = 'confirmed';
 -- The verify sweep's order: pending investments asked about least recently first.
 create index investments_pending_verify on app.investments (verify_checked_at nulls first, created_at)

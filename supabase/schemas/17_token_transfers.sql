@@ -1,15 +1,6 @@
 -- Token transfers: the outbox (F8), each signed attempt, and the holdings they add to. The transfer
--- state machine, enforced by the functions of 20_token_distribution.sql and 21_transfer_recovery.sql:
---
--- | from                             | to        | when                                                 |
--- |----------------------------------|-----------|------------------------------------------------------|
--- | planned                          | signed    | the signed bytes are recorded (before any broadcast) |
--- | signed                           | broadcast | the node accepted it (or reported it known)          |
--- | signed, broadcast                | mined     | a receipt shallower than min_confirmations           |
--- | signed, broadcast, mined         | confirmed | a receipt min_confirmations deep: holdings added     |
--- | mined                            | broadcast | its block was reorganised away (same bytes)          |
--- | planned, signed, broadcast, mined| failed    | it can never be mined (its nonce used by another)    |
---
+-- state machine is app.transfer_transitions(), below, moved by the functions of
+-- 20_token_distribution.sql and 21_transfer_recovery.sql; a trigger refuses any other change.
 -- confirmed and failed are final; holdings are only ever added to, in the transaction that
 -- confirms.
 insert into app.settings (key, value) values
@@ -95,11 +86,39 @@ as $$
   select array['planned', 'signed', 'broadcast']
 $$;
 
+-- The transfer state machine: each allowed change of status and when it happens. The table is the
+-- rule: token_transfers_status_transition refuses every other change.
+create or replace function app.transfer_transitions()
+returns table (from_status text, to_status text, made_by text)
+language sql
+immutable
+set search_path = ''
+as $$
+  values
+    ('planned',   'signed',    'its signed bytes are recorded, before any broadcast'),
+    ('planned',   'failed',    'it would revert, or its nonce was used by another transaction'),
+    ('signed',    'broadcast', 'a node accepted it (or reported it known)'),
+    ('signed',    'mined',     'a receipt shallower than min_confirmations'),
+    ('signed',    'confirmed', 'a receipt min_confirmations deep: holdings added'),
+    ('signed',    'failed',    'it can never be mined (its nonce used by another)'),
+    ('broadcast', 'mined',     'a receipt shallower than min_confirmations'),
+    ('broadcast', 'confirmed', 'a receipt min_confirmations deep: holdings added'),
+    ('broadcast', 'failed',    'it can never be mined (its nonce used by another)'),
+    ('mined',     'confirmed', 'its receipt is min_confirmations deep: holdings added'),
+    ('mined',     'broadcast', 'its block was reorganised away (the same bytes again)'),
+    ('mined',     'failed',    'it can never be mined (its nonce used by another)')
+$$;
+
+create trigger token_transfers_status_transition
+  before update of status on app.token_transfers
+  for each row when (old.status is distinct from new.status)
+  execute function app.check_transition('status', 'app.transfer_transitions');
+
 -- One live or confirmed transfer per nonce: a nonce can be mined only once.
 create unique index token_transfers_nonce on app.token_transfers (chain_id, signer, nonce)
   where status <> 'failed';
 create index token_transfers_open on app.token_transfers (updated_at)
-  where status in ('planned', 'signed', 'broadcast');
+  where status = any (app.unmined_transfer_statuses());
 -- Mined transfers waiting for depth: the reconciler looks at them on every run.
 create index token_transfers_mined on app.token_transfers (updated_at) where status = 'mined';
 create index token_transfers_user on app.token_transfers (user_id, tokenization_id);

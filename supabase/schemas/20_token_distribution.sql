@@ -59,7 +59,7 @@ declare
   v_released bigint[];
   v_groups int;
   v_base bigint;
-  v_result jsonb;
+  v_ids uuid[];
   v_gas_each numeric;
   v_gas_room numeric;
   v_short jsonb;
@@ -107,7 +107,7 @@ begin
   v_released := array(select nonce from app.released_nonces
                         where chain_id = p_chain_id and signer = v_signer order by nonce limit 1000);
   v_base := greatest(v_next, p_chain_nonce);
-  -- The treasury guard (13_treasury_guard.sql): a new transfer reserves its gas limit at the fee
+  -- The treasury guard (18_treasury_guard.sql): a new transfer reserves its gas limit at the fee
   -- it is signed with, on top of what the unmined ones may still spend.
   v_gas_each := app.setting('transfer_gas_limit')::numeric * v_fee;
   v_gas_room := case when p_treasury_native_balance is not null
@@ -183,13 +183,7 @@ begin
     insert into app.investment_events (investment_id, status, transfer_id, detail)
     select m.id, 'processing', m.transfer_id, 'claimed by ' || left(p_worker, 200) from moved m
   )
-  select jsonb_agg(jsonb_build_object(
-           'transfer_id', t.id, 'tokenization_id', t.tokenization_id, 'user_id', t.user_id,
-           'to_address', t.to_address, 'token_address', t.token_address, 'chain_id', t.chain_id,
-           'signer', t.signer, 'amount', t.amount::text, 'nonce', t.nonce, 'gas_limit', t.gas_limit,
-           'max_fee_per_gas', t.max_fee_per_gas::text,
-           'max_priority_fee_per_gas', t.max_priority_fee_per_gas::text,
-           'investment_ids', to_jsonb(pl.investment_ids)) order by t.nonce),
+  select array_agg(t.id order by t.nonce),
          count(*),
          -- What the guard left behind, and why (the first token short, the gas it lacked).
          (select jsonb_build_object(
@@ -199,8 +193,8 @@ begin
                    'gas_available', v_gas_room::text,
                    'gas_per_transfer', v_gas_each::text)
             from fit f)
-    into v_result, v_groups, v_short
-    from transfers t join planned pl on pl.transfer_id = t.id;
+    into v_ids, v_groups, v_short
+    from transfers t;
   if p_treasury_native_balance is not null or p_treasury_token_balances is not null then
     perform app.observe_treasury(p_chain_id, v_signer, (v_short ->> 'tokens_short')::boolean,
       (v_short ->> 'gas_short')::boolean, v_short);
@@ -216,15 +210,19 @@ begin
      set next_nonce = greatest(next_nonce,
            v_base + greatest(v_groups - coalesce(array_length(v_released, 1), 0), 0))
    where chain_id = p_chain_id and signer = v_signer;
-  return v_result;
+  -- Each transfer as every reader of transfers sees it (app.transfer_json), read after the
+  -- statement that wrote it and its investments: their ids are visible only from here.
+  return (select jsonb_agg(app.transfer_json(t) order by t.nonce)
+            from app.token_transfers t where t.id = any (v_ids));
 end
 $$;
 comment on function public.claim_token_distributions(text, text, bigint, bigint, int, uuid, uuid, numeric, numeric, numeric, jsonb) is
   'Service: claims confirmed investments of KYC-verified investors with a wallet (SKIP LOCKED), '
   'aggregated per (user, tokenization), at most p_limit transfers. Allocates nonces under the '
   'treasury row lock from greatest(stored next nonce, p_chain_nonce), released nonces first, and '
-  'moves the investments to distributing. Returns [{transfer_id, tokenization_id, user_id, '
-  'to_address, token_address, chain_id, amount, nonce, investment_ids, gas_limit, fees...}]. Fees '
+  'moves the investments to distributing. Returns each planned transfer as app.transfer_json '
+  '[{transfer_id, tokenization_id, user_id, to_address, token_address, chain_id, amount, nonce, '
+  'investment_ids, gas_limit, fees, status, ...}]. Fees '
   'come from p_base_fee_per_gas and p_priority_fee_per_gas (what the chain asks now) under the '
   'chain''s policy (admin_set_chain_policy); above its cap nothing is claimed. With the treasury''s '
   'balances (p_treasury_native_balance in wei, p_treasury_token_balances {token address: balance}) '

@@ -88,7 +88,7 @@ begin
                          || 'there?); its investments go out once a run can read it')
           from app.tokenizations t where t.unreadable_since is not null
         union all
-        -- Payments (17_paystack_verification.sql): events that could not be applied, partial
+        -- Payments (24_paystack_verification.sql): events that could not be applied, partial
         -- refunds, refunds that need attention, payments never verified, a silent webhook.
         select p from app.paystack_alerts() p
       ) x), '[]'::jsonb);

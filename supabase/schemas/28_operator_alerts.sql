@@ -252,7 +252,7 @@ declare
   v_request bigint;
   v_sent int := 0;
 begin
-  -- The ROS slots' counts first (09_ros_alerts.sql): every alert refreshed below stands on a kept
+  -- The ROS slots' counts first (10_ros_alerts.sql): every alert refreshed below stands on a kept
   -- count, so a slot the alerts' own budget did not reach is never taken for one that cleared.
   perform app.count_ros_slots();
   -- One run at a time (transaction-level: safe behind a pooler).

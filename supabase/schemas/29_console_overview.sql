@@ -26,7 +26,7 @@ begin
                'scheduled_for', s.scheduled_for, 'users_processed', s.users_processed,
                'total_distributed', app.money_text(s.total_distributed)) order by s.slot_number)
         from app.ros_slots s where s.distribution_date = v_today), '[]'::jsonb),
-    -- The open alerts the alert job recorded (18_operator_alerts.sql), by kind.
+    -- The open alerts the alert job recorded (28_operator_alerts.sql), by kind.
     'alerts', coalesce((
       select jsonb_agg(jsonb_build_object('kind', a.kind, 'count', a.n) order by a.n desc, a.kind)
         from (select kind, count(*) as n from app.alerts where resolved_at is null group by kind) a),

@@ -2,6 +2,7 @@
 // Tokens: the distribution report, token alerts with their actions (resolve an investment, decide
 // KYC, acknowledge a reversal, read and dismiss a Paystack event that could not be applied), the
 // chain policy.
+import type { KycStatus } from "../../../supabase/functions/_shared/database.types.ts";
 import { call, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
@@ -128,7 +129,7 @@ export function tokensPage(client: Client): HTMLElement {
     } else if (a.kind.endsWith("_after_distribution") && a.investment_id) {
       action.append(...mutate("Acknowledge", resolve(a.investment_id, "acknowledge")));
     } else if (a.kind === "waiting_on_kyc" && a.user_id) {
-      for (const decision of ["verified", "rejected"]) {
+      for (const decision of ["verified", "rejected"] satisfies KycStatus[]) {
         action.append(
           ...mutate(`KYC ${decision}`, async () => {
             await call(client, "admin_set_kyc_status", {

@@ -429,3 +429,39 @@ export const Constants = {
     Enums: {},
   },
 } as const;
+
+/** what admin_set_kyc_status takes */
+export const KycStatuses = ["pending", "verified", "rejected"] as const;
+export type KycStatus = (typeof KycStatuses)[number];
+
+/** payment_status: every state of app.investment_transitions() */
+export const InvestmentStatuses = [
+  "amount_mismatch",
+  "confirmed",
+  "disputed",
+  "distributing",
+  "failed",
+  "pending",
+  "refunded",
+  "tokens_distributed",
+] as const;
+export type InvestmentStatus = (typeof InvestmentStatuses)[number];
+
+/** a token transfer's status: every state of app.transfer_transitions() */
+export const TransferStatuses = [
+  "broadcast",
+  "confirmed",
+  "failed",
+  "mined",
+  "planned",
+  "signed",
+] as const;
+export type TransferStatus = (typeof TransferStatuses)[number];
+
+/** a transfer that holds its nonce and is not final (app.live_transfer_statuses()) */
+export const LiveTransferStatuses = ["planned", "signed", "broadcast", "mined"] as const;
+export type LiveTransferStatus = (typeof LiveTransferStatuses)[number];
+
+/** a transfer nothing of which is on chain yet (app.unmined_transfer_statuses()) */
+export const UnminedTransferStatuses = ["planned", "signed", "broadcast"] as const;
+export type UnminedTransferStatus = (typeof UnminedTransferStatuses)[number];

@@ -9,7 +9,12 @@
 // Amounts are decimal text (numeric(78,0) and money as `::text` or app.money_text): never a JS
 // number. JSON numbers are counts, ids, nonces, block numbers and chain ids.
 import { z } from "zod";
-import type { Database } from "./database.types.ts";
+import {
+  type Database,
+  InvestmentStatuses,
+  LiveTransferStatuses,
+  TransferStatuses,
+} from "./database.types.ts";
 
 const text = z.string();
 const nullableText = z.string().nullable();
@@ -31,16 +36,6 @@ const signable = {
   max_priority_fee_per_gas: amount,
 };
 
-/** A transfer as the claim hands it out: signed, recorded and sent by the caller. */
-const plannedTransfer = z.object({
-  ...signable,
-  transfer_id: text,
-  tokenization_id: text,
-  user_id: text,
-  signer: text,
-  investment_ids: z.array(text),
-});
-
 /** app.transfer_json: a stored transfer whole, in any state. */
 const transfer = z.object({
   ...signable,
@@ -48,7 +43,7 @@ const transfer = z.object({
   tokenization_id: text,
   user_id: text,
   signer: text,
-  status: z.enum(["planned", "signed", "broadcast", "mined", "confirmed", "failed"]),
+  status: z.enum(TransferStatuses),
   tx_hash: nullableText,
   raw_tx: nullableText,
   block_number: count.nullable(),
@@ -59,7 +54,7 @@ const transfer = z.object({
 
 /** A transfer the reconciler repairs: unmined and stale, or mined and waiting for depth. */
 const stuckTransfer = transfer.extend({
-  status: z.enum(["planned", "signed", "broadcast", "mined"]),
+  status: z.enum(LiveTransferStatuses),
   /** The chain's caps (admin_set_chain_policy): no replacement is signed above them. */
   fee_cap: amount,
   tip_cap: amount,
@@ -71,7 +66,7 @@ const paystackOutcome = z.object({
   outcome: text,
   investment_id: nullableText,
   user_id: nullableText,
-  payment_status: nullableText,
+  payment_status: z.enum(InvestmentStatuses).nullable(),
   reason: nullableText,
   event_id: count,
 });
@@ -134,7 +129,8 @@ const tokenAlert = z.object({
 
 export const rpcResults = {
   // The token pipeline (edge functions).
-  claim_token_distributions: z.array(plannedTransfer),
+  /** Transfers just planned, as every reader of transfers sees them (app.transfer_json). */
+  claim_token_distributions: z.array(transfer.extend({ status: z.literal("planned") })),
   confirm_token_transfers: z.array(z.object({
     transfer_id: text,
     status: z.enum(["confirmed", "mined"]),
