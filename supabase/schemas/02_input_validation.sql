@@ -143,6 +143,22 @@ as $$
   select coalesce(p_value ~ '^0x[0-9a-f]{40}$', false)
 $$;
 
+-- A transaction hash as stored: 0x and 64 lowercase hex digits.
+create or replace function app.is_tx_hash(p_value text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(p_value ~ '^0x[0-9a-f]{64}$', false)
+$$;
+
+-- The columns that hold an address or a transaction hash take these domains, so the rule of what
+-- may be stored is the one above, not a check copied into each table (null passes: a column says
+-- itself whether it is required).
+create domain app.address as text check (value is null or app.is_address(value));
+create domain app.tx_hash as text check (value is null or app.is_tx_hash(value));
+
 create or replace function app.require_address(p_value text, p_message text)
 returns text
 language plpgsql
@@ -170,7 +186,7 @@ as $$
 declare
   v_hash text := pg_catalog.lower(coalesce(p_tx_hash, ''));
 begin
-  if v_hash !~ '^0x[0-9a-f]{64}$' or coalesce(p_raw_tx, '') !~ '^0x[0-9a-fA-F]+$' then
+  if not app.is_tx_hash(v_hash) or coalesce(p_raw_tx, '') !~ '^0x[0-9a-fA-F]+$' then
     perform app.fail('PT400', 'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex');
   end if;
   return v_hash;

@@ -15,7 +15,7 @@ create table app.profiles (
   user_id uuid primary key references auth.users (id) on delete cascade,
   kyc_status text not null default 'pending' check (kyc_status = any (app.kyc_statuses())),
   -- Stored lowercase: addresses compare case-insensitively (EIP-55 case is only a checksum).
-  wallet_address text check (wallet_address ~ '^0x[0-9a-f]{40}$'),
+  wallet_address app.address,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );

@@ -58,6 +58,24 @@ as $$
   offset p_size - 1 limit 1
 $$;
 
+-- The platform side of a slot's posting: one debit of the ROS expense account per ledger
+-- transaction (a slot's part), for what its payouts credited. Transactions that paid nothing get
+-- no entry (the caller drops them).
+create or replace function app.debit_ros_expense(p_tx_ids bigint[], p_totals numeric[])
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into app.ledger_entries (transaction_id, account_id, amount)
+  select r.tx, app.account_id(null, 'platform_ros_expense'), -r.total
+    from unnest(p_tx_ids, p_totals) as r(tx, total)
+   where r.total <> 0;
+  update app.accounts a
+     set balance = a.balance - (select sum(t) from unnest(p_totals) t)
+   where a.id = app.account_id(null, 'platform_ros_expense')
+     and (select sum(t) from unnest(p_totals) t) <> 0;
+$$;
+
 -- Pays every stake of the part (p_after, p_upto] that was eligible for the slot and has no payout
 -- for it yet (p_upto null: to the last stake), under the ledger transaction p_tx.
 --
@@ -83,7 +101,6 @@ set plan_cache_mode = 'force_custom_plan'
 as $$
 declare
   v_slot app.ros_slots;
-  v_expense bigint := app.account_id(null, 'platform_ros_expense');
   v_from uuid := coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid);
   v_upto uuid := coalesce(p_upto, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid);
   v_fresh boolean;
@@ -148,12 +165,7 @@ begin
     raise exception 'slot % credited % to wallets but inserted payouts of %', p_slot_id, v_credited, total
       using errcode = 'XX000';
   end if;
-  if paid = 0 then
-    return;
-  end if;
-  -- The platform side of the posting: one entry for the whole part.
-  insert into app.ledger_entries (transaction_id, account_id, amount) values (p_tx, v_expense, -total);
-  update app.accounts set balance = balance - total where id = v_expense;
+  perform app.debit_ros_expense(array[p_tx], array[total]);
 end
 $$;
 
@@ -434,7 +446,6 @@ set work_mem = '256MB'
 set plan_cache_mode = 'force_custom_plan'
 as $$
 declare
-  v_expense bigint := app.account_id(null, 'platform_ros_expense');
   v_from uuid := coalesce(p_after, '00000000-0000-0000-0000-000000000000'::uuid);
   v_upto uuid := coalesce(p_upto, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid);
   v_total numeric;
@@ -526,10 +537,7 @@ begin
       using errcode = 'XX000';
   end if;
 
-  -- The platform side, one entry per slot and part (the caller drops the parts that paid nobody).
-  insert into app.ledger_entries (transaction_id, account_id, amount)
-  select r.tx, v_expense, -r.total from unnest(v_run_tx, v_run_total) as r(tx, total);
-  update app.accounts set balance = balance - v_total where id = v_expense and v_total <> 0;
+  perform app.debit_ros_expense(v_run_tx, v_run_total);
 
   return query
     select u.slot_id, coalesce(r.paid, 0)::int, coalesce(r.total, 0)

@@ -4,7 +4,7 @@
 create table app.tokenizations (
   id uuid primary key default gen_random_uuid(),
   property_id text not null unique check (length(property_id) between 1 and 200),
-  token_address text not null check (token_address ~ '^0x[0-9a-f]{40}$'),
+  token_address app.address not null,
   chain_id bigint not null check (chain_id > 0),
   price_per_token numeric(20, 2) not null check (price_per_token > 0),
   currency text not null default 'NGN' check (currency ~ '^[A-Z]{3}$'),

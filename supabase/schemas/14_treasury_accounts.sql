@@ -7,7 +7,7 @@
 -- released by transfers that can never be mined, reused first so no gap blocks the queue.
 create table app.treasury_nonces (
   chain_id bigint not null,
-  signer text not null check (signer ~ '^0x[0-9a-f]{40}$'),
+  signer app.address not null,
   next_nonce bigint not null check (next_nonce >= 0),
   primary key (chain_id, signer)
 );
@@ -15,7 +15,7 @@ alter table app.treasury_nonces enable row level security;
 
 create table app.released_nonces (
   chain_id bigint not null,
-  signer text not null,
+  signer app.address not null,
   nonce bigint not null,
   released_at timestamptz not null default now(),
   primary key (chain_id, signer, nonce)
@@ -25,7 +25,7 @@ alter table app.released_nonces enable row level security;
 -- The treasury's addresses, so that nobody can name one as their payout wallet. Every signer that
 -- ever claimed a nonce is one; the stack (or an operator) registers it before the first claim.
 create table app.treasury_accounts (
-  address text primary key check (address ~ '^0x[0-9a-f]{40}$'),
+  address app.address primary key,
   created_at timestamptz not null default now()
 );
 alter table app.treasury_accounts enable row level security;

@@ -31,10 +31,10 @@ create table app.token_transfers (
   id uuid primary key default gen_random_uuid(),
   tokenization_id uuid not null references app.tokenizations (id),
   user_id uuid not null references auth.users (id),
-  to_address text not null check (to_address ~ '^0x[0-9a-f]{40}$'),
-  token_address text not null,
+  to_address app.address not null,
+  token_address app.address not null,
   chain_id bigint not null,
-  signer text not null,
+  signer app.address not null,
   nonce bigint not null check (nonce >= 0),
   amount numeric(78, 0) not null check (amount > 0),
   gas_limit bigint not null,
@@ -45,7 +45,7 @@ create table app.token_transfers (
     -- (confirmed) only at that depth. A mined transfer whose block is reorganised away goes back to
     -- broadcast with the same bytes (its nonce may still be mined).
     check (status in ('planned', 'signed', 'broadcast', 'mined', 'confirmed', 'failed')),
-  tx_hash text check (tx_hash ~ '^0x[0-9a-f]{64}$'),
+  tx_hash app.tx_hash,
   raw_tx text,
   block_number bigint,
   nonce_consumed boolean,
@@ -137,7 +137,7 @@ alter table app.investments add constraint investments_transfer_fk
 -- Every signed version of a transfer (the first, and fee-bumped replacements at the same nonce).
 create table app.transfer_attempts (
   transfer_id uuid not null references app.token_transfers (id),
-  tx_hash text not null check (tx_hash ~ '^0x[0-9a-f]{64}$'),
+  tx_hash app.tx_hash not null,
   raw_tx text not null,
   max_fee_per_gas numeric(78, 0),
   max_priority_fee_per_gas numeric(78, 0),

@@ -8,7 +8,7 @@
 -- What the last guarded claim found short, per chain and signer (null: enough).
 create table app.treasury_state (
   chain_id bigint not null,
-  signer text not null,
+  signer app.address not null,
   tokens_short_since timestamptz,
   gas_short_since timestamptz,
   -- The shortfall the last claim saw: {token_address, tokens_available, tokens_needed,

@@ -33,6 +33,81 @@ as $$
   )
 $$;
 
+-- The claim's arguments (claim_token_distributions): PT400 for any that is missing or malformed.
+create or replace function app.require_claim_args(p_signer text, p_chain_id bigint, p_chain_nonce bigint,
+                                                  p_limit int, p_base_fee_per_gas numeric,
+                                                  p_priority_fee_per_gas numeric,
+                                                  p_treasury_native_balance numeric,
+                                                  p_treasury_token_balances jsonb)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_signer text := app.require_address(p_signer, 'p_signer must be the treasury address');
+begin
+  if p_chain_id is null or p_chain_id <= 0 or p_chain_nonce is null or p_chain_nonce < 0 then
+    perform app.fail('PT400', 'p_chain_id and p_chain_nonce are required');
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    perform app.fail('PT400', 'p_limit must be between 1 and 1000');
+  end if;
+  perform app.require_whole(p_base_fee_per_gas, 'p_base_fee_per_gas', false);
+  perform app.require_whole(p_priority_fee_per_gas, 'p_priority_fee_per_gas', false);
+  perform app.require_whole(p_treasury_native_balance, 'p_treasury_native_balance', false);
+  if p_treasury_token_balances is not null and (pg_catalog.jsonb_typeof(p_treasury_token_balances) <> 'object'
+     or exists (select 1 from pg_catalog.jsonb_each(p_treasury_token_balances) b
+                 where not app.is_address(pg_catalog.lower(b.key))
+                    or pg_catalog.jsonb_typeof(b.value) not in ('string', 'number')
+                    or (b.value #>> '{}') !~ '^[0-9]{1,78}$')) then
+    perform app.fail('PT400', 'p_treasury_token_balances must map token addresses to whole balances');
+  end if;
+  return v_signer;
+end
+$$;
+
+-- The nonces a claim may hand out, under the treasury's nonce row lock, which serialises claims
+-- for this signer (F7): two claims can never hand out the same nonce. Transaction-scoped, so it is
+-- safe behind a pooler. Released nonces come first (lowest first; those below the chain's count
+-- were used by something else meanwhile and are dropped), then fresh ones from base.
+create or replace function app.lock_claim_nonces(p_chain_id bigint, p_signer text, p_chain_nonce bigint,
+                                                 out base bigint, out released bigint[])
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_next bigint;
+begin
+  insert into app.treasury_nonces (chain_id, signer, next_nonce) values (p_chain_id, p_signer, p_chain_nonce)
+  on conflict do nothing;
+  select n.next_nonce into v_next from app.treasury_nonces n
+   where n.chain_id = p_chain_id and n.signer = p_signer for update;
+  delete from app.released_nonces r
+   where r.chain_id = p_chain_id and r.signer = p_signer and r.nonce < p_chain_nonce;
+  released := array(select r.nonce from app.released_nonces r
+                     where r.chain_id = p_chain_id and r.signer = p_signer order by r.nonce limit 1000);
+  base := greatest(v_next, p_chain_nonce);
+end
+$$;
+
+-- After a claim of p_used transfers: the released nonces it used are gone, and the next fresh
+-- nonce is past the ones it took from base.
+create or replace function app.advance_claim_nonces(p_chain_id bigint, p_signer text, p_base bigint,
+                                                    p_released bigint[], p_used int)
+returns void
+language sql
+set search_path = ''
+as $$
+  delete from app.released_nonces r
+   where r.chain_id = p_chain_id and r.signer = p_signer
+     and r.nonce = any (p_released[1:least(p_used, coalesce(pg_catalog.array_length(p_released, 1), 0))]);
+  update app.treasury_nonces n
+     set next_nonce = greatest(n.next_nonce,
+           p_base + greatest(p_used - coalesce(pg_catalog.array_length(p_released, 1), 0), 0))
+   where n.chain_id = p_chain_id and n.signer = p_signer;
+$$;
+
 create or replace function public.claim_token_distributions(
   p_worker text,
   p_signer text,
@@ -52,10 +127,9 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_signer text := lower(coalesce(p_signer, ''));
+  v_signer text;
   v_fee numeric;
   v_tip numeric;
-  v_next bigint;
   v_released bigint[];
   v_groups int;
   v_base bigint;
@@ -65,22 +139,8 @@ declare
   v_short jsonb;
 begin
   perform app.require_service('only the service role claims distributions');
-  perform app.require_address(v_signer, 'p_signer must be the treasury address');
-  if p_chain_id is null or p_chain_id <= 0 or p_chain_nonce is null or p_chain_nonce < 0 then
-    perform app.fail('PT400', 'p_chain_id and p_chain_nonce are required');
-  end if;
-  if p_limit is null or p_limit < 1 or p_limit > 1000 then
-    perform app.fail('PT400', 'p_limit must be between 1 and 1000');
-  end if;
-  perform app.require_whole(p_base_fee_per_gas, 'p_base_fee_per_gas', false);
-  perform app.require_whole(p_priority_fee_per_gas, 'p_priority_fee_per_gas', false);
-  perform app.require_whole(p_treasury_native_balance, 'p_treasury_native_balance', false);
-  if p_treasury_token_balances is not null and (jsonb_typeof(p_treasury_token_balances) <> 'object'
-     or exists (select 1 from jsonb_each(p_treasury_token_balances) b
-                 where not app.is_address(lower(b.key)) or jsonb_typeof(b.value) not in ('string', 'number')
-                    or (b.value #>> '{}') !~ '^[0-9]{1,78}$')) then
-    perform app.fail('PT400', 'p_treasury_token_balances must map token addresses to whole balances');
-  end if;
+  v_signer := app.require_claim_args(p_signer, p_chain_id, p_chain_nonce, p_limit, p_base_fee_per_gas,
+                p_priority_fee_per_gas, p_treasury_native_balance, p_treasury_token_balances);
 
   -- Fees from what the chain asks now, under the chain's caps; above the cap nothing is claimed
   -- (the investments stay confirmed and go out once fees fall).
@@ -93,20 +153,8 @@ begin
     return '[]'::jsonb;
   end if;
 
-  -- The treasury's nonce row lock serialises claims for this signer (F7): two claims can never
-  -- hand out the same nonce. Transaction-scoped, so it is safe behind a pooler.
-  insert into app.treasury_nonces (chain_id, signer, next_nonce) values (p_chain_id, v_signer, p_chain_nonce)
-  on conflict do nothing;
-  select next_nonce into v_next from app.treasury_nonces
-   where chain_id = p_chain_id and signer = v_signer for update;
-  -- Released nonces below the chain's count were used by something else meanwhile: drop them.
-  delete from app.released_nonces
-   where chain_id = p_chain_id and signer = v_signer and nonce < p_chain_nonce;
-
-  -- Nonces: released ones first (lowest first), then fresh ones from greatest(stored, chain).
-  v_released := array(select nonce from app.released_nonces
-                        where chain_id = p_chain_id and signer = v_signer order by nonce limit 1000);
-  v_base := greatest(v_next, p_chain_nonce);
+  select n.base, n.released into v_base, v_released
+    from app.lock_claim_nonces(p_chain_id, v_signer, p_chain_nonce) n;
   -- The treasury guard (18_treasury_guard.sql): a new transfer reserves its gas limit at the fee
   -- it is signed with, on top of what the unmined ones may still spend.
   v_gas_each := app.setting('transfer_gas_limit')::numeric * v_fee;
@@ -203,13 +251,7 @@ begin
     return '[]'::jsonb;
   end if;
 
-  delete from app.released_nonces
-   where chain_id = p_chain_id and signer = v_signer
-     and nonce = any (v_released[1:least(v_groups, coalesce(array_length(v_released, 1), 0))]);
-  update app.treasury_nonces
-     set next_nonce = greatest(next_nonce,
-           v_base + greatest(v_groups - coalesce(array_length(v_released, 1), 0), 0))
-   where chain_id = p_chain_id and signer = v_signer;
+  perform app.advance_claim_nonces(p_chain_id, v_signer, v_base, v_released, v_groups);
   -- Each transfer as every reader of transfers sees it (app.transfer_json), read after the
   -- statement that wrote it and its investments: their ids are visible only from here.
   return (select jsonb_agg(app.transfer_json(t) order by t.nonce)

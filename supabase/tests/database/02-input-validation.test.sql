@@ -1,6 +1,6 @@
 -- The shared input rules (issue 9): one helper per kind of value, and the RPCs that use them.
 begin;
-select plan(56);
+select plan(63);
 set local timezone = 'UTC';
 
 select tests.create_user('validation-u1@test.io') as u1 \gset
@@ -103,6 +103,31 @@ select is(app.require_signed_tx('0x' || repeat('CD', 32), '0x02f8'), '0x' || rep
   'a signed transaction''s hash is lowercased');
 select throws_ok($$select app.require_signed_tx('0x' || repeat('cd', 32), '02f8')$$, 'PT400',
   'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex', 'raw bytes without 0x are refused');
+
+select throws_ok($$select app.require_signed_tx('0x' || repeat('cd', 31), '0x02f8')$$, 'PT400',
+  'p_tx_hash must be a 32-byte 0x hash and p_raw_tx 0x-prefixed hex', 'a hash one byte short is refused');
+
+-- What a table may store: every column that holds an address or a transaction hash takes the
+-- domain (app.address, app.tx_hash), so the rule above is the only one.
+select is(
+  (select array_agg(c.table_name || '.' || c.column_name order by 1)
+     from information_schema.columns c
+    where c.table_schema = 'app'
+      and (c.column_name ~ '(address|signer|tx_hash)$')
+      and c.data_type = 'text' and c.domain_name is null),
+  null, 'no address or hash column of app is plain text');
+select is(
+  (select count(*)::int from information_schema.columns c
+    where c.table_schema = 'app' and c.domain_schema = 'app' and c.domain_name in ('address', 'tx_hash')),
+  11, 'the address and hash columns take the domains');
+select throws_ok($$insert into app.treasury_accounts (address) values ('0x' || repeat('AB', 20))$$,
+  '23514', null, 'a stored address must be lowercase (the domain''s check)');
+select throws_ok($$insert into app.treasury_accounts (address) values ('0x' || repeat('a', 39))$$,
+  '23514', null, 'an address one digit short cannot be stored');
+select lives_ok($$update app.profiles set wallet_address = null where user_id = '$$ || :'u1' || $$'$$,
+  'a nullable address column takes null');
+select throws_ok($$update app.profiles set wallet_address = 'wallet' where user_id = '$$ || :'u1' || $$'$$,
+  '23514', null, 'a payout wallet that is not an address cannot be stored');
 
 select * from finish();
 rollback;
