@@ -11,6 +11,7 @@ export const TYPES_FILE = "supabase/functions/_shared/database.types.ts";
 /** Each status set: its TypeScript name and the query that reads it from the schema. */
 const STATUS_SETS: [string, string, string][] = [
   ["KycStatuses", "what admin_set_kyc_status takes", "select app.kyc_statuses() as v"],
+  ["SlotStatuses", "a ROS slot's status (app.slot_statuses())", "select app.slot_statuses() as v"],
   [
     "InvestmentStatuses",
     "payment_status: every state of app.investment_transitions()",

@@ -14,6 +14,17 @@ create table app.ros_declarations (
 );
 alter table app.ros_declarations enable row level security;
 
+-- A slot's statuses, named once (upper case, as the contract spells them): the column's check and
+-- the TypeScript union (database.types.ts SlotStatuses) both read them.
+create or replace function app.slot_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['PENDING', 'EXECUTING', 'COMPLETED', 'FAILED', 'CANCELLED']
+$$;
+
 create table app.ros_slots (
   id bigint generated always as identity primary key,
   declaration_id bigint not null references app.ros_declarations (id),
@@ -21,8 +32,7 @@ create table app.ros_slots (
   slot_number int not null check (slot_number between 1 and 100),
   ros_percentage numeric(7, 4) not null check (ros_percentage > 0 and ros_percentage <= 100),
   scheduled_for timestamptz not null,
-  status text not null default 'PENDING'
-    check (status in ('PENDING', 'EXECUTING', 'COMPLETED', 'FAILED', 'CANCELLED')),
+  status text not null default 'PENDING' check (status = any (app.slot_statuses())),
   started_at timestamptz,
   executed_at timestamptz,
   users_processed int not null default 0,

@@ -109,6 +109,26 @@ as $$
     ('mined',     'failed',    'it can never be mined (its nonce used by another)')
 $$;
 
+-- One distribution, three vocabularies: the investment's payment_status, its transfer's status
+-- and the investment's trail (investment_events.status) each name the same stage in their own
+-- words. This is the map between them. Released: the transfer failed and the investment is
+-- claimable again (after a third failure it is failed; with a refund or dispute behind it,
+-- refunded or disputed), no longer naming the transfer; the trail's event does.
+create or replace function app.distribution_stages()
+returns table (stage text, investment_status text, transfer_status text, event_status text)
+language sql
+immutable
+set search_path = ''
+as $$
+  values
+    ('claimed',   'distributing',       'planned',   'processing'),
+    ('signed',    'distributing',       'signed',    'processing'),
+    ('broadcast', 'distributing',       'broadcast', 'processing'),
+    ('mined',     'distributing',       'mined',     'processing'),
+    ('final',     'tokens_distributed', 'confirmed', 'success'),
+    ('released',  'confirmed',          'failed',    'failed')
+$$;
+
 create trigger token_transfers_status_transition
   before update of status on app.token_transfers
   for each row when (old.status is distinct from new.status)

@@ -434,6 +434,10 @@ export const Constants = {
 export const KycStatuses = ["pending", "verified", "rejected"] as const;
 export type KycStatus = (typeof KycStatuses)[number];
 
+/** a ROS slot's status (app.slot_statuses()) */
+export const SlotStatuses = ["PENDING", "EXECUTING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+export type SlotStatus = (typeof SlotStatuses)[number];
+
 /** payment_status: every state of app.investment_transitions() */
 export const InvestmentStatuses = [
   "amount_mismatch",

@@ -13,6 +13,7 @@ import {
   type Database,
   InvestmentStatuses,
   LiveTransferStatuses,
+  SlotStatuses,
   TransferStatuses,
 } from "./database.types.ts";
 
@@ -78,7 +79,7 @@ const paystackDuplicate = z.object({
   event_id: count,
 });
 
-const slotStatus = z.enum(["PENDING", "EXECUTING", "COMPLETED", "FAILED", "CANCELLED"]);
+const slotStatus = z.enum(SlotStatuses);
 
 /** app.slot_json. */
 const slot = z.object({
