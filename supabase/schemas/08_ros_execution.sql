@@ -28,8 +28,10 @@
 -- it costs seconds at a million stakes; a view joining slots and stakes makes the slot's time a
 -- join condition, which the planner estimates at a third of the stakes and answers with an index
 -- scan on created_at instead of one pass (measured). So the slot's percentage and time reach each
--- statement as constants. The pgTAP tests hold the three to one answer: the batch pays what one
--- slot per call pays (08-ros-catch-up), and the count finds exactly what a retry pays
+-- statement as constants. Nor is one slot paid as a batch of one: the batch statement is slower
+-- for a single slot (docs/benchmarks.md) and cannot pay a range that already holds payouts (a
+-- compensation run). The pgTAP tests hold the three to one answer: the batch pays what one slot
+-- per call pays (08-ros-catch-up), and the count finds exactly what a retry pays
 -- (10-ros-alert-counts).
 
 -- The budget of one call: the `ros_call_budget` setting, and never more than half the statement
