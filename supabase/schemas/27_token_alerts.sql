@@ -1,7 +1,8 @@
 -- The token pipeline's alerts for the dashboard (admin_token_alerts): stuck and failed transfers,
 -- fee caps, the treasury, the audit's discrepancies and Paystack's events, each as a record.
 
--- Transfers: broadcast or signed and not final past p_stuck_after; failed in the last 7 days.
+-- Transfers: live (holding a nonce, not final: app.live_transfer_statuses) and unchanged for longer
+-- than p_stuck_after; failed in the last 7 days.
 create or replace function app.transfer_alerts(p_stuck_after interval)
 returns setof jsonb
 language sql

@@ -1,6 +1,6 @@
 -- The shared input rules (issue 9): one helper per kind of value, and the RPCs that use them.
 begin;
-select plan(63);
+select plan(64);
 set local timezone = 'UTC';
 
 select tests.create_user('validation-u1@test.io') as u1 \gset
@@ -124,6 +124,8 @@ select throws_ok($$insert into app.treasury_accounts (address) values ('0x' || r
   '23514', null, 'a stored address must be lowercase (the domain''s check)');
 select throws_ok($$insert into app.treasury_accounts (address) values ('0x' || repeat('a', 39))$$,
   '23514', null, 'an address one digit short cannot be stored');
+select throws_ok($$insert into app.released_nonces (chain_id, signer, nonce) values (1, 'treasury', 0)$$,
+  '23514', null, 'a column that had no check of its own (a released nonce''s signer) refuses a non-address');
 select lives_ok($$update app.profiles set wallet_address = null where user_id = '$$ || :'u1' || $$'$$,
   'a nullable address column takes null');
 select throws_ok($$update app.profiles set wallet_address = 'wallet' where user_id = '$$ || :'u1' || $$'$$,
