@@ -1,11 +1,11 @@
 // The gateway's transaction runner when a pooled connection dies under it. A small TCP proxy sits
 // between a postgres.js pool and the stack's real Postgres and cuts the connection at a chosen
 // moment, with a TCP reset (what a connection that died while idle gives on its next query on some
-// kernels: the CI failure of 2026-11-22, one of ten concurrent webhooks answered 503) or after
+// kernels: one of ten concurrent webhooks would answer 503) or after
 // forwarding the request's message and closing (the request did commit: running it again would
 // apply it twice). The gateway sends each request as one message (gateway/transaction.ts).
 // Also a backend terminated mid-query on a direct pool: postgres.js fails the next query with the
-// old error before sending it (the CI failure of 2026-12-03).
+// old error before sending it, although the query never ran.
 import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
@@ -185,8 +185,8 @@ Deno.test("(driver pin) postgres.js leaves a query's statement null until it wri
 });
 
 Deno.test("every pooled connection dead since a restart: ten concurrent RPCs through the gateway all answer 200", async () => {
-  // The CI failure itself: the gateway's own catalog read (the function's signature) ran on a dead
-  // pooled connection outside any retry, and one of ten concurrent webhooks got a 503.
+  // The gateway's own catalog read (the function's signature) must run inside the retry too: on a
+  // dead pooled connection outside it, one of ten concurrent webhooks would get a 503.
   const proxy = cuttingProxy();
   const url = new URL(stack.db_url);
   url.port = String(await proxy.ready);

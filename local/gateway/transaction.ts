@@ -124,9 +124,9 @@ ${text}`;
  * that arrived while a query ran (a backend terminated by a restart or pg_terminate_backend: the
  * error comes, then the close, and the close wins) and replays it onto the first query of the next
  * connection it opens, before sending that query (upstream issue porsager/postgres#1223). That
- * query fails with 57P01 although it never ran; without this check it became a 503: the CI failure
- * of 2026-12-03, one of ten concurrent webhooks, the first request in minutes to need a connection
- * that had been busy at a restart. tests/gateway-connection-loss pins the internal field.
+ * query fails with 57P01 although it never ran; without this check it would answer 503 to the first
+ * request that needs a connection opened after a restart (a webhook among ten concurrent ones, say),
+ * although retrying it is safe. tests/gateway-connection-loss pins the internal field.
  */
 function neverSent(query: unknown): boolean {
   return (query as { statement?: unknown }).statement === null;

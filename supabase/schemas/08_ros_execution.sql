@@ -21,18 +21,20 @@
 -- that already holds payouts (a compensation run) is paid through an anti-join.
 
 -- The payout rule: a slot pays each stake created by its scheduled_for, still active,
--- floor(amount × pct) / 100, never past the stake's cap. It is written in the statements that pay
--- (app.pay_slot_part for one slot, app.pay_slots_batch for several) and in the count of what a
--- slot owes (app.count_slot_payouts, 10_ros_alerts.sql), not in a helper they share: a SQL function
--- is inlined only without `set search_path` (which advisor 0011 requires here), and called per row
--- it costs seconds at a million stakes; a view joining slots and stakes makes the slot's time a
--- join condition, which the planner estimates at a third of the stakes and answers with an index
--- scan on created_at instead of one pass (measured). So the slot's percentage and time reach each
--- statement as constants. Nor is one slot paid as a batch of one: the batch statement is slower
--- for a single slot (docs/benchmarks.md) and cannot pay a range that already holds payouts (a
--- compensation run). The pgTAP tests hold the three to one answer: the batch pays what one slot
--- per call pays (08-ros-catch-up), and the count finds exactly what a retry pays
--- (10-ros-alert-counts).
+-- floor(amount × pct) / 100, never past the stake's cap. It is written once in each statement that
+-- pays (app.pay_slot_part for one slot; app.pay_slots_batch for several, in its `owed` rows) and in
+-- the count of what a slot owes (app.count_slot_payouts, 10_ros_alerts.sql), not in a helper they
+-- share. Postgres inlines a SQL function only when it has no `set` clause, and advisor 0011 flags
+-- every function without `set search_path` (a SQL-standard body included). Called per row, the
+-- helper costs its call and the setting's swap each time: over a million rows 1.9 s as plpgsql and
+-- 3.0 s as SQL against 0.4 s written out (measured), as much again as the count's whole budget
+-- (ros_alerts_count_budget). A view joining slots and stakes makes the slot's time a join condition,
+-- which the planner estimates at a third of the stakes and answers with an index scan on created_at
+-- instead of one pass (measured). So the slot's percentage and time reach each statement as
+-- constants. Nor is one slot paid as a batch of one: the batch statement is slower for a single
+-- slot (docs/benchmarks.md) and cannot pay a range that already holds payouts (a compensation run).
+-- The pgTAP tests hold the three to one answer: the batch pays what one slot per call pays
+-- (08-ros-catch-up), and the count finds exactly what a retry pays (10-ros-alert-counts).
 
 -- The budget of one call: the `ros_call_budget` setting, and never more than half the statement
 -- timeout in force (so the part that starts last still ends inside it).
@@ -468,17 +470,21 @@ begin
     select u.slot_id, u.tx_id, u.ord, s.distribution_date, s.slot_number, s.ros_percentage, s.scheduled_for
       from unnest(p_slot_ids, p_tx_ids) with ordinality as u(slot_id, tx_id, ord)
       join app.ros_slots s on s.id = u.slot_id
-  ), due as not materialized (
-    -- One row per (eligible stake, slot), in execution order per stake.
-    select k.id as stake_id, k.user_id, k.earnings_account_id, sl.distribution_date, sl.slot_number,
-           sl.tx_id, floor(k.amount * sl.ros_percentage) / 100 as due,
-           k.cap - k.total_earned as room,
-           sum(floor(k.amount * sl.ros_percentage) / 100)
-             over (partition by k.id order by sl.ord rows between unbounded preceding and 1 preceding)
-             as due_before
+  ), owed as not materialized (
+    -- The payout rule, once for the batch: one row per (eligible stake, slot) with what the slot
+    -- owes the stake before its cap.
+    select k.id as stake_id, k.user_id, k.earnings_account_id, k.cap, k.cap - k.total_earned as room,
+           sl.distribution_date, sl.slot_number, sl.tx_id, sl.ord,
+           floor(k.amount * sl.ros_percentage) / 100 as due
       from app.stakes k
       join slots sl on k.created_at <= sl.scheduled_for
      where k.id > v_from and k.id <= v_upto and k.status = 'active'
+  ), due as not materialized (
+    -- In execution order per stake: what the slots before this one were owed.
+    select o.*,
+           sum(o.due) over (partition by o.stake_id order by o.ord
+                            rows between unbounded preceding and 1 preceding) as due_before
+      from owed o
   ), payable as not materialized (
     select d.*, least(d.due, greatest(d.room - coalesce(d.due_before, 0), 0)) as amount
       from due d
@@ -504,13 +510,9 @@ begin
     returning w.amount
   ), stake_totals as not materialized (
     -- A stake's whole batch at once: what the slots were due, capped by the room it had left.
-    select k.id as stake_id, k.cap as cap,
-           least(sum(floor(k.amount * sl.ros_percentage) / 100),
-                 k.cap - k.total_earned) as amount
-      from app.stakes k
-      join slots sl on k.created_at <= sl.scheduled_for
-     where k.id > v_from and k.id <= v_upto and k.status = 'active'
-     group by k.id
+    select o.stake_id, o.cap, least(sum(o.due), o.room) as amount
+      from owed o
+     group by o.stake_id, o.cap, o.room
   ), stakes as (
     update app.stakes s
        set total_earned = s.total_earned + t.amount,
