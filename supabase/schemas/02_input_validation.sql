@@ -111,6 +111,17 @@ begin
 end
 $$;
 
+-- Text that is a uuid in its canonical form (hex digits in any case): what a text argument or a
+-- cursor must hold before it is cast, so a bad one is a PT400 and never a cast error.
+create or replace function app.is_uuid(p_value text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(p_value ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', false)
+$$;
+
 -- A uuid given as text inside a JSON argument (a cursor, a key): PT400 naming it when it is not
 -- one, or when it is missing and p_required.
 create or replace function app.require_uuid(p_value text, p_name text, p_required boolean default true)
@@ -126,7 +137,7 @@ begin
     end if;
     return null;
   end if;
-  if p_value !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+  if not app.is_uuid(p_value) then
     perform app.fail('PT400', p_name || ' must be a uuid');
   end if;
   return p_value::uuid;

@@ -22,6 +22,29 @@ alter table app.tokenizations enable row level security;
 create policy tokenizations_investors_read on app.tokenizations for select to authenticated
   using (true);
 grant select (id, property_id) on app.tokenizations to authenticated;
+
+-- A token's price, one rule read both ways: price_per_token is the price of one whole token
+-- (10^decimals base units) in major units of the tokenization's currency.
+-- What p_tokens base units cost, exact (a caller decides whether that is a whole number of kobo).
+create or replace function app.price_of_tokens(p_t app.tokenizations, p_tokens numeric)
+returns numeric
+language sql
+immutable
+set search_path = ''
+as $$
+  select p_tokens * p_t.price_per_token / pg_catalog.power(10::numeric, p_t.decimals)
+$$;
+
+-- The whole base units p_kobo (minor units) pays for: never more than the money covers.
+create or replace function app.tokens_bought(p_t app.tokenizations, p_kobo numeric)
+returns numeric
+language sql
+immutable
+set search_path = ''
+as $$
+  select pg_catalog.floor(p_kobo / 100 * pg_catalog.power(10::numeric, p_t.decimals) / p_t.price_per_token)
+$$;
+
 create or replace function public.admin_register_tokenization(
   p_property_id text,
   p_token_address text,

@@ -129,7 +129,7 @@ begin
   if v_t.id is null then
     perform app.fail('PT404', 'no such tokenization', 'check p_tokenization_id');
   end if;
-  v_amount := p_tokens * v_t.price_per_token / power(10::numeric, v_t.decimals);
+  v_amount := app.price_of_tokens(v_t, p_tokens);
   if v_amount <> round(v_amount, 2) or v_amount < 0.01 then
     perform app.fail('PT400', 'the price of this many tokens is not a whole number of kobo');
   end if;

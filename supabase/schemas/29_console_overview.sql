@@ -88,6 +88,47 @@ comment on function public.admin_tokenizations() is
 revoke all on function public.admin_tokenizations() from public;
 grant execute on function public.admin_tokenizations() to authenticated, service_role;
 
+-- A distribution report cursor, read back: "<user id>" in investor order, "<amount>/<user id>" in
+-- the others (both null without one); PT400 when it is not a cursor of p_order.
+create or replace function app.report_cursor(p_order text, p_after text, out after_key numeric,
+                                             out after_user uuid)
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_after is null then
+    return;
+  end if;
+  if p_order = 'investor' and app.is_uuid(p_after) then
+    after_user := p_after::uuid;
+  elsif p_order <> 'investor' and split_part(p_after, '/', 1) ~ '^[0-9]{1,78}$'
+        and app.is_uuid(substr(p_after, strpos(p_after, '/') + 1)) then
+    after_key := split_part(p_after, '/', 1)::numeric;
+    after_user := substr(p_after, strpos(p_after, '/') + 1)::uuid;
+  else
+    perform app.fail('PT400', 'p_after is not a cursor of this order');
+  end if;
+end
+$$;
+
+-- The one investor a report is narrowed to, given by id or by email (any case, trimmed): null for
+-- none given, the nil uuid for one that is unknown, so that it matches nobody rather than everyone.
+create or replace function app.report_investor(p_investor text)
+returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+  select case
+           when p_investor is null or pg_catalog.btrim(p_investor) = '' then null
+           when app.is_uuid(pg_catalog.btrim(p_investor)) then pg_catalog.btrim(p_investor)::uuid
+           else coalesce((select u.id from auth.users u
+                           where u.email = pg_catalog.lower(pg_catalog.btrim(p_investor)) limit 1),
+                         '00000000-0000-0000-0000-000000000000'::uuid)
+         end
+$$;
+
 -- One page of the distribution report of a tokenization, with the tokenization's totals first.
 -- p_filter: all, discrepancies (holdings differ from what was distributed) or waiting (paid, not
 -- yet sent); p_investor: one investor, by id or email. p_order: investor (by id), or the largest
@@ -125,26 +166,8 @@ begin
   if not exists (select 1 from app.tokenizations where id = p_tokenization_id) then
     perform app.fail('PT404', 'no such tokenization');
   end if;
-  -- The cursor: "<user id>" by investor, "<amount>/<user id>" otherwise.
-  if p_after is not null then
-    if p_order = 'investor' and p_after ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-      v_after_user := p_after::uuid;
-    elsif p_order <> 'investor' and p_after ~* '^[0-9]{1,78}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-      v_after_key := split_part(p_after, '/', 1)::numeric;
-      v_after_user := split_part(p_after, '/', 2)::uuid;
-    else
-      perform app.fail('PT400', 'p_after is not a cursor of this order');
-    end if;
-  end if;
-  if p_investor is not null and btrim(p_investor) <> '' then
-    if btrim(p_investor) ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-      v_user := btrim(p_investor)::uuid;
-    else
-      select u.id into v_user from auth.users u where u.email = lower(btrim(p_investor)) limit 1;
-    end if;
-    -- Unknown: an empty page, not every investor.
-    v_user := coalesce(v_user, '00000000-0000-0000-0000-000000000000'::uuid);
-  end if;
+  select c.after_key, c.after_user into v_after_key, v_after_user from app.report_cursor(p_order, p_after) c;
+  v_user := app.report_investor(p_investor);
 
   with sums as (
     select i.user_id,

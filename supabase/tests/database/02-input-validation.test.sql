@@ -1,6 +1,6 @@
 -- The shared input rules (issue 9): one helper per kind of value, and the RPCs that use them.
 begin;
-select plan(64);
+select plan(68);
 set local timezone = 'UTC';
 
 select tests.create_user('validation-u1@test.io') as u1 \gset
@@ -92,6 +92,10 @@ select lives_ok($$select public.set_my_wallet_address('0xD1220A0cf47c7B9Be7A2E6B
 select tests.clear_authentication();
 
 -- Addresses and signed transactions: one rule each, shared by every RPC that takes one.
+select ok(app.is_uuid('5D3F9A10-0C1B-4E2A-9F00-1234567890AB'), 'a uuid in any case is a uuid');
+select ok(not app.is_uuid('5d3f9a100c1b4e2a9f001234567890ab'), 'a uuid without its dashes is not one');
+select ok(not app.is_uuid(null), 'null is not a uuid');
+select throws_ok($$select app.require_uuid('1/2', 'p_cursor')$$, 'PT400', 'p_cursor must be a uuid', 'require_uuid names what is not a uuid');
 select ok(app.is_address('0x' || repeat('ab', 20)), 'a lowercase address is an address');
 select ok(not app.is_address('0x' || repeat('AB', 20)), 'a stored address is lowercase');
 select ok(not app.is_address(null), 'null is not an address');

@@ -1,7 +1,7 @@
 -- The console's reads: the overview's keys, the distribution report a page at a time (keyset
 -- cursor, filters, sorting, one investor by email, totals), who investors are, their errors. (Roles in 90-role-matrix.)
 begin;
-select plan(20);
+select plan(23);
 
 select tests.create_user('console-reads-admin@test.io', true) as adm \gset
 select tests.authenticate_as_service();
@@ -47,6 +47,12 @@ select is(jsonb_array_length(public.admin_distribution_report_page(:'tok', 5, nu
   'an unknown investor matches nobody (not everyone)');
 select throws_ok(format($$select public.admin_distribution_report_page(%L, 10, 'zz', 'all', null, 'holdings')$$, :'tok'), 'PT400', null,
   'a cursor not of the order is PT400');
+select throws_ok(format($$select public.admin_distribution_report_page(%L, 10, %L, 'all', null, 'holdings')$$, :'tok', '1/' || :'u1' || '/2'),
+  'PT400', 'p_after is not a cursor of this order', 'a cursor with more after its user id is PT400');
+select throws_ok(format($$select public.admin_distribution_report_page(%L, 10, %L)$$, :'tok', :'c1'), 'PT400', null,
+  'a cursor of the holdings order is not one of the investor order');
+select is(public.admin_distribution_report_page(:'tok', 5, null, 'all', ' ' || upper(:'u3') || ' ') -> 'rows' -> 0 ->> 'user_id', :'u3',
+  'one investor by id (any case, trimmed)');
 select throws_ok(format($$select public.admin_distribution_report_page(%L, 10, null, 'all', null, 'email')$$, :'tok'), 'PT400', null,
   'an unknown order is PT400');
 select is(public.admin_investors(array[:'u1'::uuid, gen_random_uuid()]),
