@@ -21,20 +21,24 @@
 -- that already holds payouts (a compensation run) is paid through an anti-join.
 
 -- The payout rule: a slot pays each stake created by its scheduled_for, still active,
--- floor(amount × pct) / 100, never past the stake's cap. It is written once in each statement that
--- pays (app.pay_slot_part for one slot; app.pay_slots_batch for several, in its `owed` rows) and in
--- the count of what a slot owes (app.count_slot_payouts, 10_ros_alerts.sql), not in a helper they
--- share. Postgres inlines a SQL function only when it has no `set` clause, and advisor 0011 flags
--- every function without `set search_path` (a SQL-standard body included). Called per row, the
--- helper costs its call and the setting's swap each time: over a million rows 1.9 s as plpgsql and
--- 3.0 s as SQL against 0.4 s written out (measured), as much again as the count's whole budget
--- (ros_alerts_count_budget). A view joining slots and stakes makes the slot's time a join condition,
--- which the planner estimates at a third of the stakes and answers with an index scan on created_at
--- instead of one pass (measured). So the slot's percentage and time reach each statement as
--- constants. Nor is one slot paid as a batch of one: the batch statement is slower for a single
--- slot (docs/benchmarks.md) and cannot pay a range that already holds payouts (a compensation run).
--- The pgTAP tests hold the three to one answer: the batch pays what one slot per call pays
--- (08-ros-catch-up), and the count finds exactly what a retry pays (10-ros-alert-counts).
+-- floor(amount × pct) / 100, never past the stake's cap. This file is the one place it lives, in
+-- the three statements that apply it: app.pay_slot_part (one slot), app.pay_slots_batch (several,
+-- in its `owed` rows) and app.count_slot_payouts (what a slot owes, which the alerts read). A
+-- change to the rule is a change to this file, and the pgTAP file 08-ros-payout-rule holds the
+-- three to one answer, computed independently, over stakes of every shape.
+--
+-- Why not one helper the three call. Postgres inlines a SQL function only when it has no `set`
+-- clause, and advisor 0011 flags every function without `set search_path` (a SQL-standard body
+-- included): an inlinable helper cannot pass the advisors (supabase/supabase#33131 is this
+-- trade-off). Called per row instead, the helper costs its call and the setting's swap each time:
+-- over a million rows 1.9 s as plpgsql and 3.0 s as SQL against 0.4 s written out (measured), as
+-- much again as the count's whole budget (ros_alerts_count_budget), and the eligibility, hidden in
+-- a call, could no longer use the index on active stakes. A view joining slots and stakes makes
+-- the slot's time a join condition, which the planner estimates at a third of the stakes and
+-- answers with an index scan on created_at instead of one pass (measured). So the slot's
+-- percentage and time reach each statement as constants. Nor is one slot paid as a batch of one:
+-- the batch statement is slower for a single slot (docs/benchmarks.md) and cannot pay a range that
+-- already holds payouts (a compensation run).
 
 -- The budget of one call: the `ros_call_budget` setting, and never more than half the statement
 -- timeout in force (so the part that starts last still ends inside it).
@@ -171,6 +175,30 @@ begin
   end if;
   perform app.debit_ros_expense(array[p_tx], array[total]);
 end
+$$;
+
+-- What a slot owes, counted over every stake in one scan joined with the slot's payouts:
+-- `missing` are the stakes eligible at scheduled_for, active now, with a non-zero payout and no
+-- payout row for (stake, date, slot), exactly what app.pay_slot_part would pay on a retry;
+-- `eligible` the stakes the slot should have paid when it ran (those it completed at their cap
+-- included). A non-zero payout is floor(amount × pct) > 0, the payers' floor(amount × pct) / 100
+-- without its division (which would cost a twentieth of the count at a million stakes). The ROS
+-- alerts (10_ros_alerts.sql) read it.
+create or replace function app.count_slot_payouts(p_slot app.ros_slots, out missing bigint,
+                                                  out eligible bigint)
+language sql
+stable
+set search_path = ''
+as $$
+  select count(*) filter (where k.status = 'active' and p.stake_id is null),
+         count(*) filter (where k.status = 'active'
+                             or (k.status = 'completed' and k.completed_at >= p_slot.started_at))
+    from app.stakes k
+    left join app.ros_payouts p
+      on p.distribution_date = p_slot.distribution_date and p.slot_number = p_slot.slot_number
+     and p.stake_id = k.id
+   where k.created_at <= p_slot.scheduled_for
+     and floor(k.amount * p_slot.ros_percentage) > 0
 $$;
 
 -- The ledger transaction of a slot's next part: the one place its idempotency key is written
