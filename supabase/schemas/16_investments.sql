@@ -97,6 +97,23 @@ grant select (id, user_id, tokenization_id, tokens, amount, currency, reference,
               created_at, confirmed_at, distributed_at, transfer_id)
   on app.investments to authenticated;
 
+-- Claimable: what the distributor may send tokens for now. A confirmed investment with no refund or
+-- dispute hold on it (25_investment_holds.sql), whose investor is KYC-verified and has a wallet.
+-- The one place this rule lives: the claim (claim_token_distributions), what a claim left waiting
+-- (distribution_backlog) and the stalled-distribution alert read it. Whether the token's contract
+-- answers (tokenizations.unreadable_since) is the tokenization's, which each reader joins as it
+-- needs. A view, so each reader's statement is planned as if the rule were written in it (the
+-- partial index on confirmed investments included), locking (for update) the investments it
+-- shows; reached only through those functions. Only the columns its readers use, so that other
+-- changes to investments do not have to replace the view.
+create view app.claimable_investments with (security_invoker = true) as
+select i.id, i.user_id, i.tokenization_id, i.tokens, i.created_at, i.confirmed_at
+  from app.investments i
+ where i.payment_status = 'confirmed'
+   and i.refund_hold is null
+   and exists (select 1 from app.profiles p
+                where p.user_id = i.user_id and p.kyc_status = 'verified' and p.wallet_address is not null);
+
 -- The per-investment trail: processing (claimed), success (confirmed on chain), failed (released).
 create table app.investment_events (
   id bigint generated always as identity primary key,

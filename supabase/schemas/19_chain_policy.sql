@@ -179,13 +179,10 @@ begin
   select count(*) filter (where t.unreadable_since is null),
          count(*) filter (where t.unreadable_since is not null)
     into v_waiting, v_unreadable
-    from app.investments i
+    from app.claimable_investments i
     join app.tokenizations t on t.id = i.tokenization_id and t.chain_id = p_chain_id
-   where i.payment_status = 'confirmed' and i.refund_hold is null
-     and (p_user_id is null or i.user_id = p_user_id)
-     and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id)
-     and exists (select 1 from app.profiles p where p.user_id = i.user_id
-                    and p.kyc_status = 'verified' and p.wallet_address is not null);
+   where (p_user_id is null or i.user_id = p_user_id)
+     and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id);
   if v_reason is null then
     v_waiting := 0;
   end if;

@@ -164,13 +164,9 @@ begin
   -- One statement: lock, group, number, allocate nonces, write transfers, move investments.
   with candidates as (
     select i.id, i.user_id, i.tokenization_id, i.tokens, i.created_at
-      from app.investments i
-     where i.payment_status = 'confirmed'
-       and i.refund_hold is null
-       and (p_user_id is null or i.user_id = p_user_id)
+      from app.claimable_investments i
+     where (p_user_id is null or i.user_id = p_user_id)
        and (p_tokenization_id is null or i.tokenization_id = p_tokenization_id)
-       and exists (select 1 from app.profiles p where p.user_id = i.user_id
-                      and p.kyc_status = 'verified' and p.wallet_address is not null)
        and exists (select 1 from app.tokenizations t where t.id = i.tokenization_id and t.chain_id = p_chain_id
                       and t.unreadable_since is null)
      order by i.created_at

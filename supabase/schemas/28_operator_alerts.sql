@@ -103,11 +103,9 @@ begin
              'since', min(coalesce(i.confirmed_at, i.created_at)), 'last_claim_at', v_last_claim,
              'hint', 'no distribute-tokens run has claimed anything: check the distribute-tokens-sweep '
                      || 'cron job, the function''s logs and its settings')
-      from app.investments i
-      join app.profiles p on p.user_id = i.user_id
+      from app.claimable_investments i
       join app.tokenizations t on t.id = i.tokenization_id
-     where i.payment_status = 'confirmed' and i.refund_hold is null
-       and p.kyc_status = 'verified' and p.wallet_address is not null and t.unreadable_since is null
+     where t.unreadable_since is null
        and coalesce(i.confirmed_at, i.created_at) < now() - v_stall
     having count(*) > 0
        and coalesce(v_last_claim, '-infinity') < min(coalesce(i.confirmed_at, i.created_at))

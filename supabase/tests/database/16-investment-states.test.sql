@@ -1,7 +1,8 @@
 -- The investment state machine (16_investments): app.investment_transitions() is the rule, and the
--- trigger refuses every change of payment_status it does not list, whoever makes it.
+-- trigger refuses every change of payment_status it does not list, whoever makes it. Then what the
+-- distributor may claim (app.claimable_investments), shape by shape.
 begin;
-select plan(8);
+select plan(10);
 
 select tests.create_user('states@test.io') as u \gset
 insert into app.tokenizations (property_id, token_address, chain_id, price_per_token)
@@ -30,6 +31,33 @@ select is_empty($$select s from (select from_status as s from app.investment_tra
   'every state of the machine is a payment_status the column takes');
 select is((select count(*)::int from (select distinct from_status, to_status from app.investment_transitions()) x),
   (select count(*)::int from app.investment_transitions()), 'each transition listed once');
+
+-- Claimable: confirmed, no refund or dispute hold, investor KYC-verified with a wallet. Each other
+-- shape differs from the claimable one in one thing only.
+select tests.create_user('claimable@test.io') as ok_user \gset
+select tests.create_user('unverified@test.io') as kyc_user \gset
+select tests.create_user('walletless@test.io') as bare_user \gset
+update app.profiles set kyc_status = 'verified', wallet_address = '0x00000000000000000000000000000000000c1a11'
+ where user_id = :'ok_user';
+update app.profiles set kyc_status = 'pending', wallet_address = '0x00000000000000000000000000000000000c1a12'
+ where user_id = :'kyc_user';
+update app.profiles set kyc_status = 'verified', wallet_address = null where user_id = :'bare_user';
+insert into app.investments (user_id, tokenization_id, tokens, amount, amount_subunit, currency, reference, payment_status, refund_hold)
+values (:'ok_user', :'tok', 1, 10, 1000, 'NGN', 'claim-ok', 'confirmed', null),
+       (:'ok_user', :'tok', 1, 10, 1000, 'NGN', 'claim-pending', 'pending', null),
+       (:'ok_user', :'tok', 1, 10, 1000, 'NGN', 'claim-refunding', 'confirmed', 'in_progress'),
+       (:'ok_user', :'tok', 1, 10, 1000, 'NGN', 'claim-needs-attention', 'confirmed', 'needs_attention'),
+       (:'ok_user', :'tok', 1, 10, 1000, 'NGN', 'claim-partial', 'confirmed', 'partial'),
+       (:'ok_user', :'tok', 1, 10, 1000, 'NGN', 'claim-mismatch', 'amount_mismatch', null),
+       (:'kyc_user', :'tok', 1, 10, 1000, 'NGN', 'claim-kyc-pending', 'confirmed', null),
+       (:'bare_user', :'tok', 1, 10, 1000, 'NGN', 'claim-no-wallet', 'confirmed', null);
+select is((select string_agg(i.reference, ' ') from app.claimable_investments c join app.investments i on i.id = c.id
+            where i.reference like 'claim-%'), 'claim-ok',
+  'only the confirmed investment without a hold, of a verified investor with a wallet, is claimable');
+update app.profiles set kyc_status = 'rejected' where user_id = :'ok_user';
+select is_empty($$select 1 from app.claimable_investments c join app.investments i on i.id = c.id
+                   where i.reference like 'claim-%'$$,
+  'an investor whose KYC is withdrawn has nothing claimable');
 
 select * from finish();
 rollback;
