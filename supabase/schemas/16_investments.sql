@@ -4,6 +4,29 @@
 -- tokens_distributed, refunded and failed are final. A refund or dispute after distribution
 -- changes no status: it raises an alert (refund_after_distribution, dispute_after_distribution).
 
+-- The claimed states: an investment whose tokens a transfer carries (distributing) or carried
+-- (tokens_distributed). Exactly these name their transfer (transfer_matches_status, below), and a
+-- refund or dispute of a claimed investment changes nothing on chain: it raises an alert. The one
+-- place this set is written; immutable, so a statement reads it as a constant.
+create or replace function app.claimed_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['distributing', 'tokens_distributed']
+$$;
+
+-- The states whose tokens the investor is owed: confirmed (waiting for its claim) and claimed.
+create or replace function app.owed_statuses()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['confirmed'] || app.claimed_statuses()
+$$;
+
 create table app.investments (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id),
@@ -40,9 +63,9 @@ create table app.investments (
   distributed_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
-  -- distributing and distributed investments always name their transfer; others never do.
+  -- Claimed investments always name their transfer; others never do.
   constraint transfer_matches_status check (
-    (payment_status in ('distributing', 'tokens_distributed')) = (transfer_id is not null))
+    (payment_status = any (app.claimed_statuses())) = (transfer_id is not null))
 );
 -- The investment state machine: each allowed change of payment_status and what makes it (the
 -- files named). The table is the rule: investments_status_transition refuses every other change.

@@ -690,7 +690,7 @@ begin
       select user_id, tokenization_id from app.token_holdings
       union
       select user_id, tokenization_id from app.investments
-       where payment_status in ('confirmed', 'distributing', 'tokens_distributed')
+       where payment_status = any (app.owed_statuses())
     ), rows as (
       select k.user_id, k.tokenization_id,
              coalesce((select sum(i.tokens) from app.investments i where i.user_id = k.user_id

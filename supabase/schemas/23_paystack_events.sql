@@ -288,7 +288,7 @@ set search_path = ''
 as $$
 declare
   v_unclaimed boolean := p_inv.payment_status in ('pending', 'confirmed', 'amount_mismatch', 'disputed');
-  v_claimed boolean := p_inv.payment_status in ('distributing', 'tokens_distributed');
+  v_claimed boolean := p_inv.payment_status = any (app.claimed_statuses());
   v_amount numeric;
 begin
   outcome := 'refund_recorded';
@@ -364,7 +364,7 @@ begin
          set payment_status = 'disputed', status_before_dispute = p_inv.payment_status,
              updated_at = now()
        where id = p_inv.id;
-    elsif p_inv.payment_status in ('distributing', 'tokens_distributed') and p_inv.reversal is null then
+    elsif p_inv.payment_status = any (app.claimed_statuses()) and p_inv.reversal is null then
       update app.investments
          set reversal = 'dispute', reversal_at = pg_catalog.clock_timestamp(),
              reversal_acknowledged_at = null, updated_at = now()
@@ -390,7 +390,7 @@ begin
     end if;
   elsif p_inv.payment_status in ('pending', 'confirmed', 'amount_mismatch') and not v_merchant_won then
     update app.investments set payment_status = 'refunded', updated_at = now() where id = p_inv.id;
-  elsif p_inv.payment_status in ('distributing', 'tokens_distributed') then
+  elsif p_inv.payment_status = any (app.claimed_statuses()) then
     update app.investments
        set reversal = case when v_merchant_won then null else 'refund' end,
            reversal_at = case when v_merchant_won then null else pg_catalog.clock_timestamp() end,

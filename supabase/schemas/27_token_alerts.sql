@@ -57,7 +57,7 @@ as $$
            'hint', 'acknowledge with admin_resolve_investment once handled')
     from app.investments i
    where i.reversal is not null and i.reversal_acknowledged_at is null
-     and i.payment_status in ('distributing', 'tokens_distributed')
+     and i.payment_status = any (app.claimed_statuses())
 $$;
 
 -- The chain and the treasury: the latest audit's discrepancies, fees above the cap (nothing is

@@ -177,7 +177,7 @@ begin
            count(*) filter (where i.payment_status = 'confirmed') as waiting_investments
       from app.investments i
      where i.tokenization_id = p_tokenization_id
-       and i.payment_status in ('confirmed', 'distributing', 'tokens_distributed')
+       and i.payment_status = any (app.owed_statuses())
      group by i.user_id
   ), report as materialized (
     select coalesce(s.user_id, h.user_id) as user_id,

@@ -2,7 +2,7 @@
 -- trigger refuses every change of payment_status it does not list, whoever makes it. Then what the
 -- distributor may claim (app.claimable_investments), shape by shape.
 begin;
-select plan(10);
+select plan(13);
 
 select tests.create_user('states@test.io') as u \gset
 insert into app.tokenizations (property_id, token_address, chain_id, price_per_token)
@@ -58,6 +58,14 @@ update app.profiles set kyc_status = 'rejected' where user_id = :'ok_user';
 select is_empty($$select 1 from app.claimable_investments c join app.investments i on i.id = c.id
                    where i.reference like 'claim-%'$$,
   'an investor whose KYC is withdrawn has nothing claimable');
+
+-- Claimed (app.claimed_statuses): exactly the claimed investments name their transfer.
+select throws_ok($$update app.investments set transfer_id = gen_random_uuid() where reference = 'claim-ok'$$,
+  '23514', null, 'a confirmed investment cannot name a transfer');
+select throws_ok($$update app.investments set payment_status = 'distributing' where reference = 'claim-ok'$$,
+  '23514', null, 'a claimed investment must name its transfer');
+select is(app.owed_statuses(), array['confirmed'] || app.claimed_statuses(),
+  'the tokens owed are those of confirmed and claimed investments');
 
 select * from finish();
 rollback;
