@@ -34,6 +34,11 @@ const STATUS_SETS: [string, string, string][] = [
     "a transfer nothing of which is on chain yet (app.unmined_transfer_statuses())",
     "select app.unmined_transfer_statuses() as v",
   ],
+  [
+    "AlertChannelKinds",
+    "what admin_set_alert_channel takes as p_kind",
+    "select app.alert_channel_kinds() as v",
+  ],
 ];
 
 async function statusSets(dbUrl: string): Promise<string> {
@@ -42,7 +47,7 @@ async function statusSets(dbUrl: string): Promise<string> {
     let out = "";
     for (const [name, what, query] of STATUS_SETS) {
       const [{ v }] = await sql.unsafe(query);
-      const type = name.replace(/es$/, ""); // KycStatuses: KycStatus
+      const type = name.replace(/(?:es|s)$/, ""); // KycStatuses: KycStatus, AlertChannelKinds: AlertChannelKind
       out += `\n/** ${what} */\nexport const ${name} = ${JSON.stringify(v)} as const;\n` +
         `export type ${type} = (typeof ${name})[number];\n`;
     }

@@ -1,13 +1,34 @@
 -- A double-entry ledger. Every transaction's entries sum to zero; an account's balance is the sum of
 -- its entries and is written in the same transaction as them. Entries are immutable.
 -- Sign convention: +amount increases a user's wallet; platform accounts carry the other side.
+
+-- The kinds of account, listed once: each user's wallets, and the platform's accounts, named
+-- platform_* (the only accounts without a user: user_accounts_have_user, below).
+create or replace function app.account_kinds()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['funded', 'staked', 'earnings', 'platform_funding_clearing', 'platform_ros_expense']
+$$;
+
+-- The wallets every user has (05_profiles_and_wallets.sql opens them): the kinds not the platform's.
+create or replace function app.wallet_kinds()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select pg_catalog.array_agg(k order by n)
+    from pg_catalog.unnest(app.account_kinds()) with ordinality u(k, n)
+   where k not like 'platform\_%'
+$$;
+
 create table app.accounts (
   id bigint generated always as identity primary key,
   user_id uuid references auth.users (id) on delete restrict,
-  kind text not null check (kind in (
-    'funded', 'staked', 'earnings',
-    'platform_funding_clearing', 'platform_ros_expense'
-  )),
+  kind text not null check (kind = any (app.account_kinds())),
   currency text not null default 'NGN',
   balance numeric(20, 2) not null default 0,
   created_at timestamptz not null default now(),

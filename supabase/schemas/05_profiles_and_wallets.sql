@@ -31,7 +31,7 @@ as $$
 begin
   insert into app.profiles (user_id) values (new.id) on conflict do nothing;
   insert into app.accounts (user_id, kind, currency)
-  select new.id, k, 'NGN' from unnest(array['funded', 'staked', 'earnings']) k
+  select new.id, k, 'NGN' from unnest(app.wallet_kinds()) k
   on conflict do nothing;
   return new;
 end

@@ -6,6 +6,17 @@
 -- stored as its digest), so no payload can exceed a btree key. payload is the event as jsonb can
 -- hold it (sanitised by the webhook: no NUL, no lone surrogate, bounded depth); raw_body is the
 -- body exactly as signed. outcome is what applying it did, reason why it could not be applied.
+-- The outcomes of an event that could not be applied: it stays open (an alert) until an admin
+-- dismisses it. Written once: the index of open ones, admin_dismiss_paystack_event and the alert.
+create or replace function app.unapplied_outcomes()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['unprocessable', 'unknown_reference']
+$$;
+
 create table app.paystack_events (
   id bigint generated always as identity primary key,
   event_type text not null,
@@ -25,7 +36,7 @@ create table app.paystack_events (
 );
 -- paystack_event_unprocessable: the open ones.
 create index paystack_events_unapplied on app.paystack_events (received_at)
-  where outcome in ('unprocessable', 'unknown_reference') and dismissed_at is null;
+  where outcome = any (app.unapplied_outcomes()) and dismissed_at is null;
 -- webhook_silent: when the last signed delivery came.
 create index paystack_events_webhook_received on app.paystack_events (received_at)
   where source = 'webhook';
@@ -538,7 +549,7 @@ begin
   if v_event.id is null then
     perform app.fail('PT404', 'no such Paystack event');
   end if;
-  if v_event.outcome not in ('unprocessable', 'unknown_reference') or v_event.dismissed_at is not null then
+  if not v_event.outcome = any (app.unapplied_outcomes()) or v_event.dismissed_at is not null then
     perform app.fail('PT409', 'only an open unprocessable or unknown_reference event can be dismissed; '
       || 'this one is ' || coalesce(v_event.outcome, 'unknown')
       || case when v_event.dismissed_at is not null then ' and already dismissed' else '' end);

@@ -102,7 +102,7 @@ begin
              'investment_id', e.investment_id, 'since', e.received_at,
              'hint', 'check it on Paystack''s dashboard, then admin_dismiss_paystack_event')
       from app.paystack_events e
-     where e.outcome in ('unprocessable', 'unknown_reference') and e.dismissed_at is null
+     where e.outcome = any (app.unapplied_outcomes()) and e.dismissed_at is null
        and app.paystack_applies(e.event_type)
     union all
     select jsonb_build_object('kind', case i.refund_hold when 'partial' then 'partial_refund'

@@ -20,9 +20,29 @@ insert into app.settings (key, value) values
   ('slot_stall_after', '10 minutes')
 on conflict (key) do nothing;
 
+-- An alert channel's name and kinds, written once: the table's checks and set_alert_channel's
+-- PT400 read them.
+create or replace function app.is_channel_name(p_name text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select p_name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'
+$$;
+
+create or replace function app.alert_channel_kinds()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['slack', 'webhook']
+$$;
+
 create table app.alert_channels (
-  name text primary key check (name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
-  kind text not null check (kind in ('slack', 'webhook')),
+  name text primary key check (app.is_channel_name(name)),
+  kind text not null check (kind = any (app.alert_channel_kinds())),
   url_secret_id uuid not null,
   signing_secret_id uuid,
   enabled boolean not null default true,
@@ -328,10 +348,10 @@ declare
   v_secret_id uuid;
 begin
   perform app.require_admin(true);
-  if coalesce(p_name, '') !~ '^[a-z0-9][a-z0-9_-]{0,62}$' then
+  if not coalesce(app.is_channel_name(p_name), false) then
     perform app.fail('PT400', 'p_name must be 1-63 lower-case letters, digits, - or _');
   end if;
-  if p_kind is null or p_kind not in ('slack', 'webhook') then
+  if p_kind is null or not p_kind = any (app.alert_channel_kinds()) then
     perform app.fail('PT400', 'p_kind must be slack or webhook');
   end if;
   if coalesce(p_url, '') !~ '^https?://[^\s/?#]+[^\s]*$' or length(p_url) > 2000 then

@@ -2,6 +2,7 @@
 // The alert log (every alert pushed to the channels: its state, when it was first and last seen,
 // when a channel last accepted it, who acknowledged it) with the acknowledge action, and the alert
 // channels (their URL and secret are write-only: the page never reads them back).
+import { AlertChannelKinds } from "../../../supabase/functions/_shared/database.types.ts";
 import { call, type RpcResult } from "../api.ts";
 import type { Client } from "../client.ts";
 import { errorBox, field, h } from "../dom.ts";
@@ -102,8 +103,7 @@ export function alertLogSection(client: Client): HTMLElement {
   const kind = h(
     "select",
     { "aria-label": "Channel kind" },
-    h("option", { value: "slack" }, "slack"),
-    h("option", { value: "webhook" }, "webhook"),
+    ...AlertChannelKinds.map((k) => h("option", { value: k }, k)),
   );
   const url = field("Channel URL", { type: "url" });
   const secret = field("Signing secret (webhook)", { type: "password", autocomplete: "off" });

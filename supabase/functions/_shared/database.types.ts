@@ -469,3 +469,7 @@ export type LiveTransferStatus = (typeof LiveTransferStatuses)[number];
 /** a transfer nothing of which is on chain yet (app.unmined_transfer_statuses()) */
 export const UnminedTransferStatuses = ["planned", "signed", "broadcast"] as const;
 export type UnminedTransferStatus = (typeof UnminedTransferStatuses)[number];
+
+/** what admin_set_alert_channel takes as p_kind */
+export const AlertChannelKinds = ["slack", "webhook"] as const;
+export type AlertChannelKind = (typeof AlertChannelKinds)[number];

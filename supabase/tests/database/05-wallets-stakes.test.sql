@@ -1,6 +1,6 @@
 -- Wallets, funding, stakes, KYC and wallet addresses: every RPC, its errors and its roles.
 begin;
-select plan(47);
+select plan(49);
 
 select tests.create_user('u1@test.io') as u1 \gset
 select tests.create_user('u2@test.io') as u2 \gset
@@ -9,6 +9,11 @@ select tests.create_user('admin@test.io', true) as adm \gset
 -- The signup trigger gives a profile and three wallets.
 select is((select count(*) from app.accounts where user_id = :'u1'), 3::bigint, 'signup creates funded, staked and earnings wallets');
 select is((select kyc_status from app.profiles where user_id = :'u1'), 'pending', 'signup creates a pending profile');
+select is((select array_agg(kind order by kind) from app.accounts where user_id = :'u1'),
+  (select array_agg(k order by k) from unnest(app.account_kinds()) k where k not like 'platform\_%'),
+  'the wallets are the account kinds that are not the platform''s (app.wallet_kinds)');
+select throws_ok(format($$insert into app.accounts (user_id, kind) values (%L, 'savings')$$, :'u1'), '23514', null,
+  'an account of a kind app.account_kinds does not list is refused');
 
 -- credit_funded_wallet --------------------------------------------------------------------------
 select tests.authenticate_as_service();

@@ -3,7 +3,7 @@
 -- queues (signed webhook, slack text), the log, acknowledgement and the resend action's errors.
 -- (The role matrix of these RPCs is in 90-role-matrix; delivery end to end in tests/operator-alerts.)
 begin;
-select plan(41);
+select plan(43);
 
 select tests.create_user('alerts-admin@test.io', true) as adm \gset
 select tests.create_user('alerts-user@test.io') as u \gset
@@ -68,6 +68,11 @@ select ok(not exists (select 1 from app.alerts where kind = 'reconciliation_stal
   'a run recorded: cleared');
 
 -- Channels -----------------------------------------------------------------------------------------
+-- The table holds the same rules as admin_set_alert_channel, whoever writes it.
+select throws_ok($$insert into app.alert_channels (name, kind, url_secret_id) values ('Bad Name', 'slack', gen_random_uuid())$$,
+  '23514', null, 'the table refuses a bad channel name (app.is_channel_name)');
+select throws_ok($$insert into app.alert_channels (name, kind, url_secret_id) values ('ops', 'email', gen_random_uuid())$$,
+  '23514', null, 'the table refuses an unknown kind (app.alert_channel_kinds)');
 select tests.authenticate_as(:'adm', 'aal2');
 select throws_ok($$select public.admin_set_alert_channel('Bad Name', 'slack', 'https://hooks.example/x')$$, 'PT400', null, 'a bad name is PT400');
 select throws_ok($$select public.admin_set_alert_channel('ops', 'email', 'https://hooks.example/x')$$, 'PT400', null, 'an unknown kind is PT400');
