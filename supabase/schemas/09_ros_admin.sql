@@ -313,6 +313,26 @@ begin
 end
 $$;
 
+-- The slot, locked, for an action only a PENDING slot allows (p_action completes "only PENDING
+-- slots can ..."): PT404 if there is none, PT409 naming its status otherwise. Slots that ran are
+-- history (admin_retry_slot compensates them) and CANCELLED ones never run.
+create or replace function app.locked_pending_slot(p_date date, p_slot_number int, p_action text,
+                                                   p_hint text default null)
+returns app.ros_slots
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_slot app.ros_slots := app.locked_slot(p_date, p_slot_number);
+begin
+  if v_slot.status <> 'PENDING' then
+    perform app.fail('PT409', format('slot %s is %s: only PENDING slots can %s', p_slot_number, v_slot.status,
+      p_action), p_hint);
+  end if;
+  return v_slot;
+end
+$$;
+
 create or replace function public.admin_update_slot(
   p_distribution_date date,
   p_slot_number int,
@@ -329,11 +349,8 @@ declare
   v_new app.ros_slots;
 begin
   perform app.require_admin(true);
-  v_slot := app.locked_slot(p_distribution_date, p_slot_number);
-  if v_slot.status <> 'PENDING' then
-    perform app.fail('PT409', format('slot %s is %s: only PENDING slots can change', p_slot_number, v_slot.status),
-      'use admin_retry_slot to compensate a FAILED or COMPLETED slot');
-  end if;
+  v_slot := app.locked_pending_slot(p_distribution_date, p_slot_number, 'change',
+    'use admin_retry_slot to compensate a FAILED or COMPLETED slot');
   perform app.parse_slots(p_distribution_date, jsonb_build_array(jsonb_build_object(
     'slot_number', p_slot_number,
     'ros_percentage', coalesce(p_ros_percentage, v_slot.ros_percentage),
@@ -366,11 +383,7 @@ declare
   v_new app.ros_slots;
 begin
   perform app.require_admin(true);
-  v_slot := app.locked_slot(p_distribution_date, p_slot_number);
-  if v_slot.status <> 'PENDING' then
-    perform app.fail('PT409', format('slot %s is %s: only PENDING slots can be cancelled',
-      p_slot_number, v_slot.status));
-  end if;
+  v_slot := app.locked_pending_slot(p_distribution_date, p_slot_number, 'be cancelled');
   update app.ros_slots set status = 'CANCELLED', updated_at = now() where id = v_slot.id returning * into v_new;
   perform app.audit('cancel_slot', jsonb_build_object('distribution_date', p_distribution_date,
     'slot_number', p_slot_number), app.slot_json(v_slot), app.slot_json(v_new));
