@@ -1,6 +1,6 @@
 -- ROS admin RPCs: happy paths, every error code, every role.
 begin;
-select plan(64);
+select plan(66);
 
 select tests.create_user('u1@test.io') as u1 \gset
 select tests.create_user('u2@test.io') as u2 \gset
@@ -80,6 +80,10 @@ select tests.authenticate_as(:'adm', 'aal2');
 select is(public.admin_cancel_slot('2031-03-01', 4) ->> 'status', 'CANCELLED', 'cancel_slot cancels a PENDING slot');
 select throws_ok($$select public.admin_cancel_slot('2031-03-01', 4)$$, 'PT409', null, 'cancel_slot on a CANCELLED slot is PT409');
 select throws_ok($$select public.admin_update_slot('2031-03-01', 4, 1)$$, 'PT409', null, 'update_slot on a CANCELLED slot is PT409');
+select throws_ok($$select public.admin_update_slot('2031-03-01', 4, 1)$$, 'PT409', 'slot 4 is CANCELLED: only PENDING slots can change',
+  'the refusal names the slot and its status (app.locked_pending_slot)');
+select throws_ok($$select public.admin_cancel_slot('2031-03-01', 4)$$, 'PT409', 'slot 4 is CANCELLED: only PENDING slots can be cancelled',
+  'and what only a PENDING slot can do');
 select throws_ok($$select public.admin_cancel_slot('2031-03-01', 42)$$, 'PT404', null, 'cancel_slot: no such slot is PT404');
 select tests.authenticate_as_anon();
 select throws_ok($$select public.admin_cancel_slot('2031-03-01', 3)$$, '42501', null, 'cancel_slot: anon is 42501');
