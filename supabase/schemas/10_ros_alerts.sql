@@ -69,6 +69,28 @@ end
 $$;
 revoke all on function app.count_ros_slots() from public;
 
+-- The completed slots of [p_from, p_to] counted now, in app.slots_to_count's order, until p_budget
+-- is spent: what admin_ros_alerts reads live (it keeps nothing: a read is stable).
+create or replace function app.count_slots_live(p_from date, p_to date, p_budget interval)
+returns table (slot_id bigint, missing bigint, eligible bigint, counted_at timestamptz)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_start timestamptz := pg_catalog.clock_timestamp();
+  v_slot app.ros_slots;
+begin
+  for v_slot in select * from app.slots_to_count(p_from, p_to) loop
+    exit when pg_catalog.clock_timestamp() - v_start >= p_budget;
+    slot_id := v_slot.id;
+    select n.missing, n.eligible into missing, eligible from app.count_slot_payouts(v_slot) n;
+    counted_at := pg_catalog.clock_timestamp();
+    return next;
+  end loop;
+end
+$$;
+
 -- Counts what it can within `ros_alerts_count_budget` (2 s, at most a quarter of the statement
 -- timeout: it answers inside the 8 s of `authenticated` at any size) and takes the kept count of
 -- app.count_ros_slots for the rest; each count says when it was made (`counted_at`).
@@ -82,34 +104,20 @@ as $$
 declare
   v_overdue interval := app.setting('overdue_slot_after')::interval;
   v_today date := app.business_today();
-  v_start timestamptz := pg_catalog.clock_timestamp();
   v_budget interval := app.budget_within_timeout(
     app.setting('ros_alerts_count_budget')::interval, 0.25);
-  v_slot app.ros_slots;
-  v_count record;
-  v_ids bigint[] := '{}'::bigint[];
-  v_missing bigint[] := '{}'::bigint[];
-  v_eligible bigint[] := '{}'::bigint[];
-  v_at timestamptz[] := '{}'::timestamptz[];
 begin
   perform app.require_admin(false);
-  for v_slot in select * from app.slots_to_count(coalesce(p_distribution_date, v_today - 7),
-                                                 coalesce(p_distribution_date, v_today)) loop
-    exit when pg_catalog.clock_timestamp() - v_start >= v_budget;
-    select * into v_count from app.count_slot_payouts(v_slot);
-    v_ids := v_ids || v_slot.id;
-    v_missing := v_missing || v_count.missing;
-    v_eligible := v_eligible || v_count.eligible;
-    v_at := v_at || pg_catalog.clock_timestamp();
-  end loop;
   return coalesce((
     with slots as (
       select s, app.slot_status(s) as st
         from app.ros_slots s
        where (p_distribution_date is null and s.distribution_date between v_today - 7 and v_today)
           or s.distribution_date = p_distribution_date
-    ), live as (
-      select * from unnest(v_ids, v_missing, v_eligible, v_at) as l (slot_id, missing, eligible, counted_at)
+    ), live as materialized (
+      -- Counted first, within the budget; the rest of the statement reads kept counts.
+      select * from app.count_slots_live(coalesce(p_distribution_date, v_today - 7),
+                                         coalesce(p_distribution_date, v_today), v_budget)
     ), measured as (
       select x.s, x.st, coalesce(l.missing, c.missing, 0) as missing,
              coalesce(l.eligible, c.eligible, 0) as eligible, coalesce(l.counted_at, c.counted_at) as counted_at
