@@ -4,6 +4,7 @@
 
 -- The kinds of account, listed once: each user's wallets, and the platform's accounts, named
 -- platform_* (the only accounts without a user: user_accounts_have_user, below).
+-- A check reads it: see README, "Changing the database", before changing it.
 create or replace function app.account_kinds()
 returns text[]
 language sql

@@ -2,6 +2,7 @@
 
 -- The KYC statuses, named once: the column's check and admin_set_kyc_status both read them. Only
 -- verified investors with a wallet are ever paid tokens.
+-- A check reads it: see README, "Changing the database", before changing it.
 create or replace function app.kyc_statuses()
 returns text[]
 language sql

@@ -8,6 +8,7 @@
 -- (tokens_distributed). Exactly these name their transfer (transfer_matches_status, below), and a
 -- refund or dispute of a claimed investment changes nothing on chain: it raises an alert. The one
 -- place this set is written; immutable, so a statement reads it as a constant.
+-- A check reads it: see README, "Changing the database", before changing it.
 create or replace function app.claimed_statuses()
 returns text[]
 language sql

@@ -67,7 +67,8 @@ create table app.token_transfers (
 -- may still be mined, or is mined but not deep enough). Unmined: nothing of it is in the chain's
 -- latest state yet, so the treasury's balances do not show what it will spend. Arrays from
 -- immutable functions, so that a query's `status = any (...)` is folded to a constant when it is
--- planned and still matches the partial indexes below.
+-- planned and still matches the partial indexes below. token_transfers_open reads the unmined
+-- set: see README, "Changing the database", before changing it.
 create or replace function app.live_transfer_statuses()
 returns text[]
 language sql

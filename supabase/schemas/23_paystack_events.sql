@@ -8,6 +8,7 @@
 -- body exactly as signed. outcome is what applying it did, reason why it could not be applied.
 -- The outcomes of an event that could not be applied: it stays open (an alert) until an admin
 -- dismisses it. Written once: the index of open ones, admin_dismiss_paystack_event and the alert.
+-- A partial index reads it: see README, "Changing the database", before changing it.
 create or replace function app.unapplied_outcomes()
 returns text[]
 language sql
@@ -549,7 +550,7 @@ begin
   if v_event.id is null then
     perform app.fail('PT404', 'no such Paystack event');
   end if;
-  if not v_event.outcome = any (app.unapplied_outcomes()) or v_event.dismissed_at is not null then
+  if not coalesce(v_event.outcome = any (app.unapplied_outcomes()), false) or v_event.dismissed_at is not null then
     perform app.fail('PT409', 'only an open unprocessable or unknown_reference event can be dismissed; '
       || 'this one is ' || coalesce(v_event.outcome, 'unknown')
       || case when v_event.dismissed_at is not null then ' and already dismissed' else '' end);

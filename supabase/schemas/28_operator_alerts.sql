@@ -21,7 +21,7 @@ insert into app.settings (key, value) values
 on conflict (key) do nothing;
 
 -- An alert channel's name and kinds, written once: the table's checks and set_alert_channel's
--- PT400 read them.
+-- PT400 read them. See README, "Changing the database", before changing either.
 create or replace function app.is_channel_name(p_name text)
 returns boolean
 language sql

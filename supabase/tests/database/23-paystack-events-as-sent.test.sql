@@ -2,7 +2,7 @@
 -- identity rule, nothing signed refused, needs-attention and partial refunds, the Paystack alerts
 -- with their ways out, and the verify sweep's RPCs (roles, errors, exactly once with the webhook).
 begin;
-select plan(83);
+select plan(84);
 
 select tests.create_user('ps-investor@test.io') as u \gset
 select tests.create_user('ps-admin@test.io', true) as adm \gset
@@ -227,6 +227,12 @@ select throws_ok($$select public.admin_dismiss_paystack_event(-1)$$, 'PT404', nu
 select throws_ok(format($$select public.admin_dismiss_paystack_event(%s)$$,
   (select id from tests.ps_events() where event_type = 'transfer.success' and event_id = '880004')), 'PT409', null,
   'an ignored event has nothing to dismiss');
+select tests.clear_authentication();
+insert into app.paystack_events (event_type, event_id, payload) values ('charge.success', 'no-outcome-1', '{}')
+returning id as ev_no_outcome \gset
+select tests.authenticate_as(:'adm', 'aal2');
+select throws_ok(format($$select public.admin_dismiss_paystack_event(%s)$$, :ev_no_outcome), 'PT409', null,
+  'an event with no outcome has nothing to dismiss');
 select throws_ok($$select public.admin_paystack_event(-1)$$, 'PT404', null, 'reading an unknown event is PT404');
 select tests.clear_authentication();
 select is((select count(*)::int from app.admin_audit where action = 'dismiss_paystack_event' and (target ->> 'event_id')::bigint = :ev_unknown), 1,
